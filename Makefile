@@ -1,0 +1,46 @@
+# Suivi — developer commands. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test test-pg bench lint lock messages setup browser clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+setup: $(STAMP) messages
+
+# Compiled catalogues are built, not committed.
+messages: $(STAMP)
+	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)
+	@cd suivi && ../$(BIN)/suivi compilemessages -v0 --ignore=.venv
+
+run: setup
+	$(BIN)/suivi start
+
+# Debian's chromium drives the browser tests (Playwright cannot download its own here).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: setup browser
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
+lint: setup
+	$(BIN)/ruff check suivi tests
+	$(BIN)/suivi makemigrations --check --dry-run
+
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var/test* var/static

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ActivitiesConfig(AppConfig):
+    name = "suivi.activities"
+    label = "activities"
+    verbose_name = "Activities"

@@ -1,0 +1,1 @@
+"""Actions, action types and folders (general and party folders, with opportunity fields)."""

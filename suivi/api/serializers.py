@@ -1,0 +1,103 @@
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from suivi.accounts.models import User
+from suivi.core.models import CompanySettings
+from suivi.core.services import EDITABLE_SETTINGS
+from suivi.parties.models import Affiliation, Category, Contact, Party
+
+PARTY_FIELDS = ["code", "name", "is_customer", "is_supplier", "is_prospect", "vat_number", "email",
+                "phone", "website", "street", "postal_code", "city", "country", "language",
+                "notes"]
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "colour"]
+
+
+class PartySerializer(serializers.ModelSerializer):
+    """Field checks are the service's (suivi.parties.validation): the serializer only carries."""
+
+    categories = serializers.PrimaryKeyRelatedField(many=True, queryset=Category.objects.all(),
+                                                    required=False)
+    sales_rep = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False,
+                                                   allow_null=True)
+    version = serializers.IntegerField(required=False,
+                                       help_text="The version you read; a mismatch answers 409.")
+
+    class Meta:
+        model = Party
+        fields = ["id", *PARTY_FIELDS, "categories", "sales_rep", "archived", "created_at",
+                  "updated_at", "version"]
+        read_only_fields = ["archived", "created_at", "updated_at"]
+        extra_kwargs = {name: {"validators": [], "required": False} for name in PARTY_FIELDS}
+        extra_kwargs["name"] = {"required": True, "validators": []}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in ("email", "website"):
+            fields[name] = serializers.CharField(required=False, allow_blank=True)
+        for name in PARTY_FIELDS:
+            field = fields[name]
+            if isinstance(field, serializers.CharField):
+                field.max_length = None
+                field.validators = [v for v in field.validators
+                                    if "MaxLength" not in v.__class__.__name__]
+        return fields
+
+
+class AffiliationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Affiliation
+        fields = ["party", "function", "is_main"]
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    affiliations = AffiliationSerializer(many=True, read_only=True)
+    party = serializers.PrimaryKeyRelatedField(
+        queryset=Party.objects.all(), write_only=True, required=False,
+        help_text="On creation: a party the contact works at.")
+    function = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    version = serializers.IntegerField(required=False)
+
+    class Meta:
+        model = Contact
+        fields = ["id", "first_name", "last_name", "email", "phone", "mobile", "language", "notes",
+                  "archived", "affiliations", "party", "function", "created_at", "updated_at",
+                  "version"]
+        read_only_fields = ["archived", "created_at", "updated_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["email"] = serializers.CharField(required=False, allow_blank=True)
+        return fields
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "first_name", "last_name", "email", "role", "is_active"]
+
+
+class CompanySettingsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CompanySettings
+        fields = [*EDITABLE_SETTINGS, "version", "updated_at"]
+        read_only_fields = ["updated_at"]
+        extra_kwargs = {"version": {"required": False, "read_only": False}}
+
+    def validate_mailing_delay_seconds(self, value):
+        if value < 0:
+            raise serializers.ValidationError(_("The delay cannot be negative."))
+        return value
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()

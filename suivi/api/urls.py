@@ -1,0 +1,18 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter()
+router.register("parties", views.PartyViewSet, basename="party")
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("users", views.UserViewSet, basename="user")
+
+urlpatterns = [
+    path("v1/auth/token", views.obtain_token, name="api_token"),
+    path("v1/settings", views.CompanySettingsView.as_view(), name="api_settings"),
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+]

@@ -1,0 +1,177 @@
+"""REST endpoints. They read through the queries modules and write through the services."""
+
+from axes.exceptions import AxesBackendPermissionDenied
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import api_view, permission_classes, throttle_classes
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from suivi.accounts.queries import visible_users
+from suivi.core import services as core_services
+from suivi.core.gates import company_settings
+from suivi.parties import services as party_services
+from suivi.parties.models import Party
+from suivi.parties.queries import ContactFilters, access_contact, access_party, contact_list
+
+from .permissions import IsAdministratorOrReadOnly
+from .serializers import (
+    CompanySettingsSerializer,
+    ContactSerializer,
+    PartySerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+    UserSerializer,
+)
+
+
+@extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer},
+               auth=[], summary="Exchange a username and password for an API token")
+@api_view(["POST"])
+@permission_classes([AllowAny])
+@throttle_classes([])
+def obtain_token(request):
+    serializer = TokenRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        user = authenticate(request._request, username=serializer.validated_data["username"],
+                            password=serializer.validated_data["password"])
+    except AxesBackendPermissionDenied:
+        user = None
+    if user is None or not user.is_active:
+        # The same answer for an unknown user, a wrong password and a locked account.
+        raise AuthenticationFailed(_("Wrong username or password."))
+    token, _created = Token.objects.get_or_create(user=user)
+    return Response({"token": token.key})
+
+
+class PartyFilter(filters.FilterSet):
+    q = filters.CharFilter(method="filter_q", label="Words of name, code, e-mail, VAT or city")
+    city = filters.CharFilter(field_name="city", lookup_expr="istartswith")
+
+    class Meta:
+        model = Party
+        fields = ["is_customer", "is_supplier", "is_prospect", "archived", "categories", "country",
+                  "code", "vat_number"]
+
+    def filter_q(self, queryset, name, value):
+        from suivi.parties.queries import _matching_words
+
+        return _matching_words(queryset, value)
+
+
+class PartyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                   mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Parties. DELETE archives (a party with history is never deleted)."""
+
+    serializer_class = PartySerializer
+    filterset_class = PartyFilter
+    ordering_fields = ["name_key", "code", "city_key", "created_at", "updated_at"]
+    ordering = ["name_key", "id"]
+    search_fields = []
+
+    def get_queryset(self):
+        from suivi.parties.queries import visible_parties
+
+        return visible_parties(self.request.user).prefetch_related("categories")
+
+    def get_object(self):
+        return access_party(self.request.user, self.kwargs["pk"])
+
+    def _values(self, serializer):
+        data = dict(serializer.validated_data)
+        categories = data.pop("categories", None)
+        data.pop("version", None)
+        return data, categories
+
+    def perform_create(self, serializer):
+        values, categories = self._values(serializer)
+        serializer.instance = party_services.create_party(
+            acting_user=self.request.user, values=values, categories=categories or (),
+            default_country=company_settings(self.request._request).country)
+
+    def perform_update(self, serializer):
+        values, categories = self._values(serializer)
+        serializer.instance = party_services.update_party(
+            acting_user=self.request.user, party=serializer.instance, values=values,
+            categories=categories, expected_version=serializer.validated_data.get("version"))
+
+    def perform_destroy(self, instance):
+        if not self.request.user.is_manager:
+            from rest_framework.exceptions import PermissionDenied
+
+            raise PermissionDenied(_("Only managers and administrators may archive parties."))
+        party_services.archive_party(acting_user=self.request.user, party=instance)
+
+
+class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    serializer_class = ContactSerializer
+    filterset_fields = ["archived", "language"]
+    ordering_fields = ["name_key", "created_at", "updated_at"]
+    ordering = ["name_key", "id"]
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return contact_list(self.request.user, ContactFilters.from_params(
+            {"q": params.get("q", ""), "party": params.get("party"),
+             "archived": params.get("archived", "")}))
+
+    def get_object(self):
+        return access_contact(self.request.user, self.kwargs["pk"])
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        party = data.pop("party", None)
+        function = data.pop("function", "")
+        data.pop("version", None)
+        serializer.instance = party_services.create_contact(
+            acting_user=self.request.user, values=data, party=party, function=function,
+            default_country=company_settings(self.request._request).country)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        for name in ("party", "function", "version"):
+            data.pop(name, None)
+        serializer.instance = party_services.update_contact(
+            acting_user=self.request.user, contact=serializer.instance, values=data,
+            expected_version=serializer.validated_data.get("version"))
+
+
+class UserViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = UserSerializer
+    filterset_fields = ["role", "is_active"]
+    ordering_fields = ["username", "last_name"]
+
+    def get_queryset(self):
+        return visible_users(self.request.user)
+
+
+class CompanySettingsView(APIView):
+    """The company settings: read by every user, changed by administrators (PATCH)."""
+
+    permission_classes = [IsAdministratorOrReadOnly]
+    serializer_class = CompanySettingsSerializer
+
+    @extend_schema(responses=CompanySettingsSerializer)
+    def get(self, request):
+        return Response(CompanySettingsSerializer(company_settings(request._request)).data)
+
+    @extend_schema(request=CompanySettingsSerializer, responses=CompanySettingsSerializer)
+    def patch(self, request):
+        serializer = CompanySettingsSerializer(company_settings(request._request),
+                                               data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        version = values.pop("version", None)
+        obj = core_services.update_company_settings(acting_user=request.user, values=values,
+                                                    expected_version=version)
+        return Response(CompanySettingsSerializer(obj).data, status=status.HTTP_200_OK)
+
+

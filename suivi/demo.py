@@ -1,0 +1,170 @@
+"""Demo data: a Belgian / French SME with users, parties and contacts.
+
+``standard`` is what ``make run`` loads on first start; ``large`` is the benchmark dataset
+(200,000 parties, 400,000 contacts), written with bulk inserts so it takes minutes.
+"""
+
+import os
+import random
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import transaction
+from stdnum import luhn
+
+from suivi.accounts import services as account_services
+from suivi.accounts.models import Role, User
+from suivi.core.models import CompanySettings
+from suivi.lib.text import fold
+from suivi.parties.keywords import party_words
+from suivi.parties.models import Affiliation, Category, Contact, Party, PartyKeyword
+
+
+@dataclass(frozen=True)
+class Size:
+    parties: int
+    contacts_per_party: int
+
+
+SIZES = {"standard": Size(300, 2), "large": Size(200_000, 2)}
+
+CITIES = [
+    ("BE", "1000", "Bruxelles"), ("BE", "2000", "Antwerpen"), ("BE", "9000", "Gent"),
+    ("BE", "4000", "Liège"), ("BE", "5000", "Namur"), ("BE", "6000", "Charleroi"),
+    ("BE", "7000", "Mons"), ("BE", "8000", "Brugge"), ("BE", "3000", "Leuven"),
+    ("BE", "1300", "Wavre"), ("BE", "1348", "Louvain-la-Neuve"), ("BE", "6700", "Arlon"),
+    ("FR", "75008", "Paris"), ("FR", "59000", "Lille"), ("FR", "69002", "Lyon"),
+    ("FR", "67000", "Strasbourg"), ("FR", "51100", "Reims"), ("FR", "57000", "Metz"),
+    ("FR", "33000", "Bordeaux"), ("FR", "44000", "Nantes"), ("LU", "1110", "Luxembourg"),
+    ("NL", "4811", "Breda"),
+]
+PREFIXES = ["Boulangerie", "Garage", "Imprimerie", "Atelier", "Brasserie", "Menuiserie",
+            "Cabinet", "Transports", "Électricité", "Bureau", "Pharmacie", "Quincaillerie",
+            "Bouwbedrijf", "Drukkerij", "Fiduciaire", "Laboratoire", "Hôtel", "Traiteur"]
+NAMES = ["Dupont", "Janssens", "Peeters", "Maes", "Lambert", "Dubois", "Martin", "Leroy",
+         "Claes", "Goossens", "Wouters", "Mertens", "Willems", "Renard", "Lefèvre", "Moreau",
+         "Simon", "Laurent", "Michel", "Garnier", "Fontaine", "Rousseau", "Vincent", "Muller",
+         "De Smet", "Van Damme", "Hermans", "Jacobs", "Thiry", "Collignon", "Gérard", "Bernard"]
+SUFFIXES = ["SA", "SRL", "SPRL", "BV", "NV", "SAS", "SARL", "& Fils", "Frères", "", "", ""]
+FIRST_NAMES = ["Marie", "Luc", "Sophie", "Thomas", "Emma", "Nicolas", "Julie", "Pieter",
+               "Anne", "Jan", "Camille", "Lucas", "Sarah", "Wim", "Élodie", "Hugo", "Inès",
+               "Koen", "Chloé", "Maxime", "Léa", "Bart", "Manon", "Olivier"]
+STREETS = ["Rue de la Loi", "Avenue Louise", "Meir", "Rue Neuve", "Korenmarkt",
+           "Boulevard d'Avroy", "Rue de Fer", "Rue du Commerce", "Grand-Place",
+           "Rue de la Station", "Chaussée de Waterloo", "Kerkstraat", "Rue Nationale"]
+FUNCTIONS = ["Gérant", "Comptable", "Directrice commerciale", "Acheteur", "Assistante",
+             "Responsable technique", "CEO", "Office manager", "Zaakvoerder"]
+CATEGORIES = [("Horeca", "#b54708"), ("Construction", "#6941c6"), ("Retail", "#067647"),
+              ("Services", "#0f5fa8"), ("Industrie", "#b42318"), ("VIP", "#c11574")]
+DEMO_USERS = [
+    ("admin", "Alice", "Admin", Role.ADMINISTRATOR, ["Sales"]),
+    ("sophie", "Sophie", "Lambert", Role.MANAGER, ["Sales"]),
+    ("luc", "Luc", "Janssens", Role.USER, ["Sales"]),
+    ("emma", "Emma", "Dubois", Role.USER, ["Support"]),
+    ("thomas", "Thomas", "Peeters", Role.USER, ["Support"]),
+]
+
+
+def credentials_path() -> Path:
+    return Path(settings.VAR_DIR) / "demo-admin.txt"
+
+
+def _vat(country: str, rng: random.Random) -> str:
+    if country == "BE":
+        base = rng.randrange(2_000_000, 99_999_999)
+        return f"BE0{base:08d}{97 - base % 97:02d}"[:12] if base % 97 else _vat(country, rng)
+    if country == "FR":
+        head = f"{rng.randrange(10_000_000, 99_999_999):08d}"
+        siren = head + luhn.calc_check_digit(head)
+        return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
+    return ""
+
+
+def _party(number: int, rng: random.Random, users: list[User]) -> Party:
+    country, postal_code, city = rng.choice(CITIES)
+    family = rng.choice(NAMES)
+    name = f"{rng.choice(PREFIXES)} {family} {rng.choice(SUFFIXES)}".strip()
+    slug = fold(family).replace(" ", "")
+    roll = rng.random()
+    return Party(
+        code=f"C{number:06d}", name=name, is_customer=roll < 0.7, is_supplier=roll > 0.85,
+        is_prospect=0.7 <= roll <= 0.85, vat_number=_vat(country, rng) if rng.random() < 0.8 else "",
+        email=f"info{number}@{slug}.example", phone=f"+32{rng.randrange(20000000, 99999999)}",
+        street=f"{rng.choice(STREETS)} {rng.randrange(1, 250)}", postal_code=postal_code,
+        city=city, country=country, language="nl" if city in ("Antwerpen", "Gent", "Brugge",
+                                                               "Leuven", "Breda") else "fr",
+        sales_rep=rng.choice(users), name_key=fold(name), city_key=fold(city),
+    )
+
+
+def ensure_users() -> tuple[list[User], str | None]:
+    """Create the demo users once; return them and the password when it was just made."""
+    password = None
+    if not User.objects.filter(username="admin").exists():
+        password = secrets.token_urlsafe(12)
+        path = credentials_path()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"username: admin\npassword: {password}\n"
+                    f"(the other demo users — sophie, luc, emma, thomas — share it)\n")
+        os.chmod(path, 0o600)
+    for username, first, last, role, groups in DEMO_USERS:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = account_services.create_user(
+                acting_user=None, username=username, password=password, role=role,
+                first_name=first, last_name=last, email=f"{username}@suivi.example")
+            if role == Role.ADMINISTRATOR:
+                user.is_superuser = True
+                user.save(update_fields=["is_superuser"])
+        for group in groups:
+            user.groups.add(Group.objects.get_or_create(name=group)[0])
+    return list(User.objects.filter(username__in=[u[0] for u in DEMO_USERS])), password
+
+
+@transaction.atomic
+def load(size: str = "standard", seed: int = 7, stdout=None) -> str | None:
+    """Fill the database (idempotent: parties already there are kept, missing ones added)."""
+    rng = random.Random(seed)
+    target = SIZES[size]
+    CompanySettings.objects.get_or_create(pk=1, defaults={"company_name": "Demo SRL"})
+    users, password = ensure_users()
+    categories = [Category.objects.get_or_create(name=n, defaults={"colour": c})[0]
+                  for n, c in CATEGORIES]
+    existing = Party.objects.filter(code__startswith="C").count()
+    batch = 5000
+    for start in range(existing + 1, target.parties + 1, batch):
+        numbers = range(start, min(start + batch, target.parties + 1))
+        parties = [_party(n, rng, users) for n in numbers]
+        Party.objects.bulk_create(parties, batch_size=1000)
+        if parties[0].pk is None:
+            ids = dict(Party.objects.filter(code__in=[p.code for p in parties])
+                       .values_list("code", "pk"))
+            for p in parties:
+                p.pk = ids[p.code]
+        PartyKeyword.objects.bulk_create(
+            [PartyKeyword(party_id=p.pk, word=w) for p in parties for w in party_words(p)],
+            batch_size=5000)
+        Party.categories.through.objects.bulk_create(
+            [Party.categories.through(party_id=p.pk, category_id=rng.choice(categories).pk)
+             for p in parties if rng.random() < 0.6], batch_size=5000)
+        contacts, links = [], []
+        for p in parties:
+            for i in range(target.contacts_per_party):
+                first, last = rng.choice(FIRST_NAMES), rng.choice(NAMES)
+                c = Contact(first_name=first, last_name=last,
+                            email=f"{fold(first)}.{fold(last).replace(' ', '')}.{p.pk}@example.com",
+                            phone=p.phone, language=p.language,
+                            name_key=fold(f"{last} {first}"))
+                contacts.append(c)
+                links.append((p, c, rng.choice(FUNCTIONS), i == 0))
+        Contact.objects.bulk_create(contacts, batch_size=1000)
+        Affiliation.objects.bulk_create(
+            [Affiliation(party=p, contact=c, function=f, is_main=m) for p, c, f, m in links],
+            batch_size=5000)
+        if stdout:
+            stdout.write(f"  parties {numbers[-1]:,}/{target.parties:,}")
+    return password

@@ -1,0 +1,20 @@
+"""Text folding for search keys: case- and accent-insensitive, the same on every database."""
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"[\w]+", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` and strip its accents: ``"Électricité"`` → ``"electricite"``."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def words(text: str, *, max_length: int = 60) -> list[str]:
+    """The folded words of ``text``, each cut to ``max_length``, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for w in _WORD.findall(fold(text)):
+        seen.setdefault(w[:max_length], None)
+    return list(seen)

@@ -1,0 +1,218 @@
+"""Third parties (customers, suppliers, prospects), their contacts, addresses and categories."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from suivi.lib.text import fold
+
+LANGUAGES = [("fr", "Français"), ("nl", "Nederlands"), ("en", "English"), ("de", "Deutsch")]
+
+
+def _prefix_index(field: str, name: str) -> models.Index:
+    # varchar_pattern_ops makes `LIKE 'x%'` use the index on PostgreSQL; other databases ignore
+    # the operator class (SQLite uses a binary range, see suivi.core.lookups).
+    return models.Index(fields=[field], name=name, opclasses=["varchar_pattern_ops"])
+
+
+class Category(models.Model):
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    colour = models.CharField(_("colour"), max_length=7, default="#6b7280")
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Party(models.Model):
+    """A company or person the business deals with (the seed's *tiers*)."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    is_customer = models.BooleanField(_("customer"), default=False)
+    is_supplier = models.BooleanField(_("supplier"), default=False)
+    is_prospect = models.BooleanField(_("prospect"), default=False)
+    vat_number = models.CharField(_("VAT number"), max_length=20, blank=True, db_index=True)
+    email = models.EmailField(_("e-mail"), max_length=254, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    website = models.URLField(_("website"), max_length=200, blank=True)
+    street = models.CharField(_("street"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=12, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="BE")
+    language = models.CharField(_("language"), max_length=2, choices=LANGUAGES, default="fr")
+    categories = models.ManyToManyField(Category, blank=True, verbose_name=_("categories"))
+    sales_rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("sales representative"),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    archived = models.BooleanField(_("archived"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+    # Folded copies for sorting and searching independently of case and accents.
+    name_key = models.CharField(max_length=200, editable=False, default="")
+    city_key = models.CharField(max_length=100, editable=False, default="")
+
+    class Meta:
+        verbose_name = _("party")
+        verbose_name_plural = _("parties")
+        ordering = ["name_key", "id"]
+        indexes = [
+            models.Index(fields=["archived", "name_key", "id"], name="party_name_sort"),
+            models.Index(fields=["archived", "city_key", "id"], name="party_city_sort"),
+            models.Index(fields=["archived", "code"], name="party_code_sort"),
+            models.Index(fields=["archived", "created_at", "id"], name="party_created_sort"),
+            models.Index(fields=["email"], name="party_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.name_key = fold(self.name)[:200]
+        self.city_key = fold(self.city)[:100]
+        super().save(*args, **kwargs)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [
+            str(label)
+            for flag, label in (
+                (self.is_customer, _("customer")),
+                (self.is_supplier, _("supplier")),
+                (self.is_prospect, _("prospect")),
+            )
+            if flag
+        ]
+
+
+class PartyKeyword(models.Model):
+    """One folded word of a party's name, code, e-mail, VAT number or city: the type-ahead index."""
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="keywords")
+    word = models.CharField(max_length=60)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["party", "word"], name="party_keyword_once")]
+        indexes = [
+            models.Index(
+                fields=["word", "party"], name="party_keyword_word",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            )
+        ]
+
+
+class AddressKind(models.TextChoices):
+    BILLING = "billing", _("Billing")
+    DELIVERY = "delivery", _("Delivery")
+    OTHER = "other", _("Other")
+
+
+class Address(models.Model):
+    """A further address of a party (its main address is on the party itself)."""
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="addresses")
+    kind = models.CharField(_("kind"), max_length=10, choices=AddressKind.choices)
+    label = models.CharField(_("label"), max_length=80, blank=True)
+    street = models.CharField(_("street"), max_length=200)
+    postal_code = models.CharField(_("postal code"), max_length=12, blank=True)
+    city = models.CharField(_("city"), max_length=100)
+    country = models.CharField(_("country"), max_length=2, default="BE")
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["kind", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.street}, {self.postal_code} {self.city}"
+
+
+class Contact(models.Model):
+    """A person; may belong to several parties with a function at each."""
+
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100)
+    email = models.EmailField(_("e-mail"), max_length=254, blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=LANGUAGES, default="fr")
+    notes = models.TextField(_("notes"), blank=True)
+    archived = models.BooleanField(_("archived"), default=False)
+    parties = models.ManyToManyField(Party, through="Affiliation", related_name="contacts")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+    name_key = models.CharField(max_length=201, editable=False, default="")
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["name_key", "id"]
+        indexes = [models.Index(fields=["archived", "name_key", "id"], name="contact_name_sort")]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def save(self, *args, **kwargs):
+        self.name_key = fold(f"{self.last_name} {self.first_name}")[:201]
+        super().save(*args, **kwargs)
+
+
+class Affiliation(models.Model):
+    """A contact's place at a party: their function there."""
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="affiliations")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="affiliations")
+    function = models.CharField(_("function"), max_length=100, blank=True)
+    is_main = models.BooleanField(_("main contact"), default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["party", "contact"], name="one_affiliation_per_party")
+        ]
+        ordering = ["-is_main", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.contact} — {self.function} @ {self.party}"
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    CHECKED = "checked", _("Checked (dry run)")
+    APPLIED = "applied", _("Imported")
+    FAILED = "failed", _("Failed")
+
+
+class PartyImport(models.Model):
+    """One import of parties and contacts from a CSV or XLSX file, step by step.
+
+    The file is kept under MEDIA_ROOT until the import is applied; the dry-run report is stored so
+    that the user can read it again; applying twice does nothing the second time.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    filename = models.CharField(max_length=255)
+    file = models.FileField(upload_to="imports/")
+    encoding = models.CharField(max_length=20, default="utf-8")
+    mapping = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices,
+                              default=ImportStatus.UPLOADED)
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -1,0 +1,116 @@
+"""Forms of the web pages. They check types; domain rules are in the services they feed."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from suivi.accounts.models import User
+from suivi.core.models import CompanySettings, SendingMethod
+from suivi.parties.importing import ENCODINGS
+from suivi.parties.models import Address, Category, Contact, Party
+
+
+class GeneralSettingsForm(forms.ModelForm):
+    class Meta:
+        model = CompanySettings
+        fields = ["company_name", "country"]
+
+
+class CrmSettingsForm(forms.ModelForm):
+    """Tab *Customers/suppliers*: every CRM option of the seed (S1–S9)."""
+
+    class Meta:
+        model = CompanySettings
+        fields = [
+            "crm_enabled", "crm_level", "action_form_layout", "billing_in_main_tab",
+            "opportunities_enabled", "default_sending_method", "mailing_delay_seconds",
+            "followed_by_expression",
+        ]
+        widgets = {
+            "crm_level": forms.RadioSelect,
+            "action_form_layout": forms.RadioSelect,
+            "default_sending_method": forms.RadioSelect,
+            "mailing_delay_seconds": forms.NumberInput(attrs={"step": "0.001", "min": "0"}),
+            "followed_by_expression": forms.Textarea(attrs={"rows": 3, "spellcheck": "false",
+                                                            "class": "code"}),
+        }
+
+
+class PreferencesForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"), choices=User._meta.get_field("language").choices)
+    sending_method = forms.ChoiceField(
+        label=_("E-mail sending method"), required=False,
+        choices=[("", _("Company default"))] + list(SendingMethod.choices),
+        help_text=_("S7 — Overrides the company default for your e-mails."))
+    send_via_outlook = forms.BooleanField(
+        label=_("Send e-mails through Outlook on this device"), required=False,
+        help_text=_("S3 — Applies to this browser only: e-mails you write here are handed to "
+                    "Outlook instead of being sent by Suivi."))
+
+
+class PartyForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Party
+        fields = ["code", "name", "is_customer", "is_supplier", "is_prospect", "vat_number",
+                  "email", "phone", "website", "street", "postal_code", "city", "country",
+                  "language", "categories", "sales_rep", "notes"]
+        widgets = {"categories": forms.CheckboxSelectMultiple,
+                   "notes": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"code": _("Leave empty for an automatic code."),
+                      "vat_number": _("With or without country prefix, e.g. BE0403.170.701.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].required = False
+        self.fields["categories"].queryset = Category.objects.all()
+        self.fields["sales_rep"].queryset = User.objects.filter(is_active=True)
+        # Length and format are checked by the service with precise messages; the form only
+        # carries what was typed.
+        for name in ("email", "website"):
+            self.fields[name] = forms.CharField(
+                label=self.fields[name].label, required=False, max_length=None,
+                widget=forms.TextInput(attrs={"type": "email" if name == "email" else "text"}))
+        for field in self.fields.values():
+            if hasattr(field, "max_length"):
+                field.max_length = None
+                field.validators = [v for v in field.validators
+                                    if v.__class__.__name__ != "MaxLengthValidator"]
+                field.widget.attrs.pop("maxlength", None)
+
+    def _post_clean(self):
+        # The model's own validation (uniqueness, lengths) is the service's job, with messages
+        # that name the clashing party.
+        pass
+
+
+class ContactForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Contact
+        fields = ["first_name", "last_name", "email", "phone", "mobile", "language", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"] = forms.CharField(label=self.fields["email"].label, required=False)
+
+    def _post_clean(self):
+        pass
+
+
+class AffiliationForm(forms.Form):
+    party = forms.IntegerField(widget=forms.HiddenInput)
+    function = forms.CharField(label=_("Function"), required=False, max_length=100)
+
+
+class AddressForm(forms.ModelForm):
+    class Meta:
+        model = Address
+        fields = ["kind", "label", "street", "postal_code", "city", "country"]
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(label=_("CSV or XLSX file"))
+    encoding = forms.ChoiceField(label=_("Encoding (CSV)"), choices=ENCODINGS, initial="utf-8")

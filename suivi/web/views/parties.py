@@ -1,0 +1,181 @@
+"""Party pages: list, detail, create, edit, archive, type-ahead, export."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from suivi.core.audit import history
+from suivi.core.errors import ConflictError
+from suivi.core.gates import company_settings
+from suivi.parties import exporting
+from suivi.parties import services as party_services
+from suivi.parties.models import Category
+from suivi.parties.queries import (
+    PARTY_SORTS,
+    PartyFilters,
+    access_party,
+    party_list,
+    party_typeahead,
+    with_list_relations,
+)
+
+from ..forms import AddressForm, PartyForm
+
+PAGE_SIZE = 50
+SORT_LABELS = {
+    "name": gettext_lazy("Name A→Z"), "-name": gettext_lazy("Name Z→A"),
+    "code": gettext_lazy("Code ↑"), "-code": gettext_lazy("Code ↓"),
+    "city": gettext_lazy("City A→Z"), "-city": gettext_lazy("City Z→A"),
+    "-created": gettext_lazy("Newest first"), "created": gettext_lazy("Oldest first"),
+}
+assert set(SORT_LABELS) == set(PARTY_SORTS)
+
+
+@login_required
+def party_list_page(request):
+    filters = PartyFilters.from_params(request.GET)
+    paginator = Paginator(with_list_relations(party_list(request.user, filters)), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    context = {
+        "page": page, "filters": filters, "categories": Category.objects.all(),
+        "sort_labels": SORT_LABELS.items(), "query": _query_without(request, "page"),
+    }
+    template = "web/parties/_rows.html" if request.htmx else "web/parties/list.html"
+    return render(request, template, context)
+
+
+def _query_without(request, *names):
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+@login_required
+def party_detail(request, pk):
+    party = access_party(request.user, pk)
+    affiliations = party.affiliations.select_related("contact").all()
+    return render(request, "web/parties/detail.html", {
+        "party": party, "affiliations": affiliations,
+        "addresses": party.addresses.all(), "history": history(party, 20),
+        "address_form": AddressForm(initial={"country": party.country}),
+    })
+
+
+def _party_values(form):
+    data = form.cleaned_data
+    values = {name: data[name] for name in PartyForm.Meta.fields
+              if name not in ("categories",)}
+    for name, value in values.items():
+        if value is None and name != "sales_rep":
+            values[name] = ""
+    return values, list(data.get("categories") or [])
+
+
+def _show_errors(form, errors):
+    for field, message in errors.items():
+        form.add_error(field if field in form.fields else None, message)
+
+
+@login_required
+def party_create(request):
+    form = PartyForm(request.POST or None,
+                     initial={"country": company_settings(request).country, "is_customer": True})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            values, categories = _party_values(form)
+            try:
+                party = party_services.create_party(
+                    acting_user=request.user, values=values, categories=categories,
+                    default_country=company_settings(request).country)
+            except party_services.InvalidValues as e:
+                _show_errors(form, e.errors)
+            else:
+                messages.success(request, _("Party %(name)s created.") % {"name": party.name})
+                return redirect("party_detail", pk=party.pk)
+        status = 400
+    return render(request, "web/parties/form.html", {"form": form, "party": None}, status=status)
+
+
+@login_required
+def party_edit(request, pk):
+    party = access_party(request.user, pk)
+    form = PartyForm(request.POST or None, instance=party, initial={"version": party.version})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            values, categories = _party_values(form)
+            try:
+                party_services.update_party(
+                    acting_user=request.user, party=party, values=values, categories=categories,
+                    expected_version=form.cleaned_data.get("version"))
+            except party_services.InvalidValues as e:
+                _show_errors(form, e.errors)
+            except ConflictError as e:
+                form.add_error(None, e.message)
+                status = 409
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("party_detail", pk=party.pk)
+        status = status if status != 200 else 400
+    return render(request, "web/parties/form.html", {"form": form, "party": party}, status=status)
+
+
+@login_required
+@require_POST
+def party_archive(request, pk):
+    party = access_party(request.user, pk)
+    if not request.user.is_manager:
+        messages.error(request, _("Only managers and administrators may archive parties."))
+        return redirect("party_detail", pk=pk)
+    restore = request.POST.get("restore") == "1"
+    party_services.archive_party(acting_user=request.user, party=party, archived=not restore)
+    messages.success(request, _("Party restored.") if restore else
+                     _("Party archived. It stays in history and can be restored."))
+    return redirect("party_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def party_add_address(request, pk):
+    from suivi.parties.services import add_address
+
+    party = access_party(request.user, pk)
+    form = AddressForm(request.POST)
+    if form.is_valid():
+        add_address(acting_user=request.user, party=party, values=form.cleaned_data)
+        messages.success(request, _("Address added."))
+    else:
+        messages.error(request, _("The address was not added: %(errors)s") % {
+            "errors": "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())})
+    return redirect("party_detail", pk=pk)
+
+
+@login_required
+def party_typeahead_page(request):
+    """HTML options for party pickers (HTMX)."""
+    parties = party_typeahead(request.user, request.GET.get("q", ""))
+    return render(request, "web/parties/_typeahead.html",
+                  {"parties": parties, "q": request.GET.get("q", "")})
+
+
+@login_required
+def party_export(request, fmt):
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    parties = party_list(request.user, PartyFilters.from_params(request.GET))
+    if fmt == "xlsx":
+        response = HttpResponse(
+            exporting.xlsx_bytes(parties),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    else:
+        response = StreamingHttpResponse(exporting.csv_lines(parties),
+                                         content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="parties.{fmt}"'
+    return response
