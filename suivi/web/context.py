@@ -1,4 +1,7 @@
-"""What every page knows: the company settings (for menus behind feature gates)."""
+"""What every page knows: the company settings (for menus behind feature gates), read lazily so
+that fragments which do not use them cost no query."""
+
+from django.utils.functional import SimpleLazyObject
 
 from suivi.core.gates import company_settings
 
@@ -6,4 +9,4 @@ from suivi.core.gates import company_settings
 def suivi(request):
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    return {"company": company_settings(request)}
+    return {"company": SimpleLazyObject(lambda: company_settings(request))}

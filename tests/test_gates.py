@@ -1,0 +1,48 @@
+"""S1 / S2 gates: with the CRM off every CRM page and menu is gone; nothing is deleted."""
+
+from suivi.core.models import CompanySettings
+from suivi.parties.models import Party
+
+from . import factories
+
+
+def set_options(**values):
+    CompanySettings.objects.filter(pk=1).update(**values)
+
+
+def test_with_the_crm_off_crm_pages_answer_404_with_the_reason(user_client):
+    set_options(crm_enabled=False)
+    response = user_client.get("/crm/")
+    assert response.status_code == 404
+    assert "The CRM option is off" in response.content.decode()
+
+
+def test_with_the_crm_off_the_crm_menu_is_gone_and_data_is_kept(user_client, plain_user):
+    factories.party(plain_user, name="Kept SA")
+    assert 'data-menu="crm"' in user_client.get("/").content.decode()
+    set_options(crm_enabled=False)
+    assert 'data-menu="crm"' not in user_client.get("/").content.decode()
+    assert Party.objects.filter(name="Kept SA").exists()
+    set_options(crm_enabled=True)
+    assert user_client.get("/crm/").status_code == 200
+
+
+def test_m2_features_are_refused_at_level_m1(rf, plain_user):
+    from suivi.core.gates import crm_required
+    from suivi.core.models import CrmLevel
+
+    @crm_required(level=CrmLevel.FULL)
+    def agenda(request):
+        from django.http import HttpResponse
+
+        return HttpResponse("agenda")
+
+    request = rf.get("/agenda/")
+    request.user = plain_user
+    set_options(crm_level="basic")
+    response = agenda(request)
+    assert response.status_code == 404 and b"CRM level M2" in response.content
+    set_options(crm_level="full")
+    request = rf.get("/agenda/")
+    request.user = plain_user
+    assert agenda(request).status_code == 200
