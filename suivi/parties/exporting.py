@@ -4,6 +4,7 @@ import csv
 import io
 from collections.abc import Iterator
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from .models import Party
@@ -25,7 +26,8 @@ COLUMNS = [
 
 def _headers() -> list[str]:
     labels = {"kind": _("kind"), "categories": _("categories")}
-    return [str(labels.get(name) or Party._meta.get_field(name).verbose_name) for name, _f in COLUMNS]
+    return [capfirst(str(labels.get(name) or Party._meta.get_field(name).verbose_name))
+            for name, _f in COLUMNS]
 
 
 def _safe(value: str) -> str:

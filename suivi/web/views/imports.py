@@ -29,9 +29,8 @@ def import_upload(request):
         try:
             importing.check_size(int(request.META.get("CONTENT_LENGTH") or 0) - 4096)
         except importing.ImportFileError as e:
-            form = ImportUploadForm()
-            form.add_error("file", str(e))
-            return render(request, "web/imports/upload.html", {"form": form}, status=413)
+            return render(request, "web/imports/upload.html",
+                          {"form": ImportUploadForm(), "refusal": str(e)}, status=413)
         form = ImportUploadForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data["file"]
