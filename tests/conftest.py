@@ -16,6 +16,12 @@ def _company(db):
 
 
 @pytest.fixture(autouse=True)
+def _english_by_default(settings):
+    # French is Suivi's default; tests read English unless they switch (test_i18n checks French).
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     from django.core.cache import cache
 

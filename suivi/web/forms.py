@@ -62,7 +62,10 @@ class PartyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Required fields are checked by the service too, so that every problem of a form is
+        # reported at once rather than one round-trip at a time.
         self.fields["code"].required = False
+        self.fields["name"].required = False
         self.fields["categories"].queryset = Category.objects.all()
         self.fields["sales_rep"].queryset = User.objects.filter(is_active=True)
         # Length and format are checked by the service with precise messages; the form only
@@ -95,6 +98,7 @@ class ContactForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"] = forms.CharField(label=self.fields["email"].label, required=False)
+        self.fields["last_name"].required = False
 
     def _post_clean(self):
         pass
