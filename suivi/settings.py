@@ -103,7 +103,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "suivi.sqlite3",
+            "NAME": os.environ.get("SUIVI_SQLITE_PATH", VAR_DIR / "suivi.sqlite3"),
             "OPTIONS": {
                 # WAL lets readers work during a write; IMMEDIATE takes the write lock at BEGIN so
                 # two writers queue on the busy timeout instead of failing half-way.

@@ -1,5 +1,7 @@
 """Parties and contacts: create, edit, archive, validation, list, type-ahead (issue point 6)."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -150,8 +152,8 @@ def test_the_party_list_page_runs_a_fixed_number_of_queries_whatever_the_sort(
         response = user_client.get(f"/parties/?sort={sort}&page=2")
     assert response.status_code == 200
     assert response.content.decode().count('href="/parties/') >= 10
-    # session, user, count, settings, category filter, page, categories of the page
-    assert len(queries) == 7, [q["sql"] for q in queries]
+    # session, user, count, settings, category filter, page ids, page rows, their categories
+    assert len(queries) == 8, [q["sql"] for q in queries]
 
 
 def test_the_list_filters_by_kind_city_category_and_words(user_client, many):
@@ -187,3 +189,9 @@ def test_type_ahead_skips_archived_parties(plain_user):
     p = factories.party(plain_user, name="Dormant")
     archive_party(acting_user=plain_user, party=p)
     assert party_typeahead(plain_user, "dormant") == []
+
+
+def test_deep_pages_show_the_right_rows_in_the_right_order(user_client, many):
+    page = user_client.get("/parties/?sort=-name&page=2").content.decode()
+    names = re.findall(r">(Company \d\d)</a>", page)
+    assert names == [f"Company {i:02d}" for i in range(9, -1, -1)]

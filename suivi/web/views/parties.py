@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -25,6 +24,7 @@ from suivi.parties.queries import (
 )
 
 from ..forms import AddressForm, PartyForm
+from ..pagination import DeferredJoinPaginator
 
 PAGE_SIZE = 50
 SORT_LABELS = {
@@ -39,7 +39,7 @@ assert set(SORT_LABELS) == set(PARTY_SORTS)
 @login_required
 def party_list_page(request):
     filters = PartyFilters.from_params(request.GET)
-    paginator = Paginator(with_list_relations(party_list(request.user, filters)), PAGE_SIZE)
+    paginator = DeferredJoinPaginator(with_list_relations(party_list(request.user, filters)), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     context = {
         "page": page, "filters": filters, "categories": Category.objects.all(),
