@@ -1,1 +1,207 @@
 """Actions, action types and folders (general and party folders, with opportunity fields)."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from suivi.parties.models import Contact, Party
+
+
+class ActionType(models.Model):
+    """A kind of action (call, meeting, e-mail…), configured by an administrator."""
+
+    name_fr = models.CharField(_("name (French)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=60)
+    colour = models.CharField(_("colour"), max_length=7, default="#0f5fa8")
+    icon = models.CharField(_("icon"), max_length=8, default="•",
+                            help_text=_("A short symbol or emoji shown before the subject."))
+    default_duration = models.PositiveIntegerField(_("default duration (minutes)"), default=30)
+    billable_by_default = models.BooleanField(_("billable by default"), default=False)
+    is_calendar_item = models.BooleanField(_("shown on the agenda"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("action type")
+        verbose_name_plural = _("action types")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        language = (get_language() or "fr")[:2]
+        return getattr(self, f"name_{language}", "") or self.name_fr
+
+
+class Stage(models.Model):
+    """A step of the sales pipeline, with the probability it usually carries."""
+
+    name = models.CharField(_("name"), max_length=60)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    default_probability = models.PositiveSmallIntegerField(
+        _("default probability (%)"), default=10, validators=[MaxValueValidator(100)])
+
+    class Meta:
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpportunityStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+    ABANDONED = "abandoned", _("Abandoned")
+
+
+# Status workflows are data: from a status, the statuses one may move to.
+OPPORTUNITY_TRANSITIONS = {
+    OpportunityStatus.OPEN: {OpportunityStatus.WON, OpportunityStatus.LOST,
+                             OpportunityStatus.ABANDONED},
+    OpportunityStatus.WON: {OpportunityStatus.OPEN},
+    OpportunityStatus.LOST: {OpportunityStatus.OPEN},
+    OpportunityStatus.ABANDONED: {OpportunityStatus.OPEN},
+}
+
+
+class Folder(models.Model):
+    """Groups actions about one affair. Without a party it is a *general* folder; with one, a
+    *party folder*. With opportunity management on (S6) it also carries opportunity fields."""
+
+    name = models.CharField(_("name"), max_length=150)
+    party = models.ForeignKey(Party, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="folders", verbose_name=_("party"))
+    description = models.TextField(_("description"), blank=True)
+    followed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("followed by"))
+    archived = models.BooleanField(_("archived"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+    # --- opportunity (S6) -------------------------------------------------------------------
+    is_opportunity = models.BooleanField(_("opportunity"), default=False)
+    opportunity_type = models.CharField(_("type"), max_length=60, blank=True)
+    budget = models.DecimalField(_("budget"), max_digits=12, decimal_places=2, null=True,
+                                 blank=True, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    probability = models.PositiveSmallIntegerField(
+        _("probability (%)"), null=True, blank=True, validators=[MaxValueValidator(100)])
+    status = models.CharField(_("status"), max_length=10, choices=OpportunityStatus.choices,
+                              default=OpportunityStatus.OPEN)
+    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="folders", verbose_name=_("stage"))
+    expected_close = models.DateField(_("expected close date"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=80, blank=True)
+    lost_reason = models.CharField(_("lost reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("folder")
+        verbose_name_plural = _("folders")
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["party", "archived", "name"], name="folder_party"),
+            models.Index(fields=["is_opportunity", "status", "stage"], name="folder_pipeline"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_party_folder(self) -> bool:
+        return self.party_id is not None
+
+    @property
+    def weighted_amount(self) -> Decimal | None:
+        """Budget × probability: what the opportunity is worth today."""
+        if self.budget is None or self.probability is None:
+            return None
+        return (self.budget * self.probability / 100).quantize(Decimal("0.01"))
+
+
+class ActionStatus(models.TextChoices):
+    TODO = "todo", _("To do")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+ACTION_TRANSITIONS = {
+    ActionStatus.TODO: {ActionStatus.DONE, ActionStatus.CANCELLED},
+    ActionStatus.DONE: {ActionStatus.TODO},
+    ActionStatus.CANCELLED: {ActionStatus.TODO},
+}
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, _("Low")
+    NORMAL = 2, _("Normal")
+    HIGH = 3, _("High")
+
+
+class Action(models.Model):
+    """One exchange or task with a third party: a call, meeting, e-mail, letter, visit, note…"""
+
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"), blank=True,
+                                   help_text=_("Rich text; scripts and unsafe markup are removed."))
+    action_type = models.ForeignKey(ActionType, on_delete=models.PROTECT, related_name="actions",
+                                    verbose_name=_("type"))
+    party = models.ForeignKey(Party, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="actions", verbose_name=_("party"))
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="actions",
+                                      verbose_name=_("contacts"))
+    folder = models.ForeignKey(Folder, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="actions", verbose_name=_("folder"))
+    start = models.DateTimeField(_("start"), null=True, blank=True)
+    end = models.DateTimeField(_("end"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    all_day = models.BooleanField(_("all day"), default=False)
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ActionStatus.choices,
+                              default=ActionStatus.TODO)
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices,
+                                                default=Priority.NORMAL)
+    followed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="followed_actions",
+                                    verbose_name=_("followed by"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("created by"))
+    private = models.BooleanField(_("private"), default=False,
+                                  help_text=_("Only you, the follower and managers see it."))
+    # --- billing group (billed later by the billing app) -------------------------------------
+    billable = models.BooleanField(_("billable"), default=False)
+    bill_quantity = models.DecimalField(_("hours to bill"), max_digits=8, decimal_places=2,
+                                        null=True, blank=True,
+                                        validators=[MinValueValidator(Decimal("0"))])
+    unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2, null=True,
+                                     blank=True, validators=[MinValueValidator(Decimal("0"))])
+    invoice_text = models.CharField(_("invoice text"), max_length=200, blank=True)
+    # --- bookkeeping -----------------------------------------------------------------------
+    when = models.DateTimeField(editable=False, db_index=False)  # start, or due date, or creation
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("action")
+        verbose_name_plural = _("actions")
+        ordering = ["-when", "-id"]
+        indexes = [
+            models.Index(fields=["-when", "-id"], name="action_when"),
+            models.Index(fields=["party", "-when", "-id"], name="action_party_when"),
+            models.Index(fields=["followed_by", "status", "-when"], name="action_follower"),
+            models.Index(fields=["folder", "-when"], name="action_folder"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -118,3 +118,83 @@ class AddressForm(forms.ModelForm):
 class ImportUploadForm(forms.Form):
     file = forms.FileField(label=_("CSV or XLSX file"), allow_empty_file=True)
     encoding = forms.ChoiceField(label=_("Encoding (CSV)"), choices=ENCODINGS, initial="utf-8")
+
+
+# --- CRM -----------------------------------------------------------------------------------------
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class ActionForm(forms.ModelForm):
+    """One form for both layouts (S4): the template decides classic page or tabs."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    party = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    GENERAL = ["subject", "action_type", "start", "end", "due_date", "all_day",
+               "duration_minutes", "status", "priority", "followed_by", "private"]
+    BILLING = ["billable", "bill_quantity", "unit_price", "invoice_text"]
+
+    class Meta:
+        from suivi.activities.models import Action
+
+        model = Action
+        fields = ["subject", "action_type", "folder", "contacts", "start", "end", "due_date",
+                  "all_day", "duration_minutes", "status", "priority", "followed_by", "private",
+                  "description", "billable", "bill_quantity", "unit_price", "invoice_text"]
+        widgets = {"start": DateTimeInput(), "end": DateTimeInput(),
+                   "due_date": forms.DateInput(attrs={"type": "date"}),
+                   "description": forms.Textarea(attrs={"rows": 6}),
+                   "contacts": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, followed_by_users, folders, contacts, **kwargs):
+        from suivi.activities.models import ActionType
+
+        super().__init__(*args, **kwargs)
+        self.fields["action_type"].queryset = ActionType.objects.filter(active=True)
+        self.fields["followed_by"].queryset = followed_by_users
+        self.fields["folder"].queryset = folders
+        self.fields["contacts"].queryset = contacts
+        self.fields["subject"].required = False
+        self.fields["subject"].max_length = None
+        self.fields["subject"].widget.attrs.pop("maxlength", None)
+        self.fields["subject"].validators = []
+        self.fields["status"].disabled = self.instance.pk is not None  # changed by its workflow
+
+    def _post_clean(self):
+        pass  # the service checks the action as a whole
+
+
+class FolderForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    party = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    OPPORTUNITY = ["is_opportunity", "opportunity_type", "budget", "currency", "probability",
+                   "stage", "expected_close", "source", "lost_reason"]
+
+    class Meta:
+        from suivi.activities.models import Folder
+
+        model = Folder
+        fields = ["name", "description", "followed_by", "is_opportunity", "opportunity_type",
+                  "budget", "currency", "probability", "stage", "expected_close", "source",
+                  "lost_reason"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3}),
+                   "expected_close": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, opportunities: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["followed_by"].queryset = User.objects.filter(is_active=True)
+        self.fields["name"].required = False
+        self.fields["probability"].validators = []
+        self.fields["probability"].widget.attrs.pop("max", None)
+        if not opportunities:
+            for name in self.OPPORTUNITY:
+                del self.fields[name]
+
+    def _post_clean(self):
+        pass

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import auth, contacts, imports, pages, parties, settings
+from .views import actions, auth, contacts, folders, imports, pages, parties, settings
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -14,6 +14,20 @@ urlpatterns = [
     path("settings/", settings.company_settings_page, name="company_settings_default"),
     path("settings/<slug:tab>/", settings.company_settings_page, name="company_settings"),
     path("crm/", pages.crm_home, name="crm_home"),
+    path("crm/actions/", actions.action_list_page, name="action_list"),
+    path("crm/actions/new/", actions.action_create, name="action_create"),
+    path("crm/actions/party-fields/", actions.action_party_fields, name="action_party_fields"),
+    path("crm/actions/bulk/", actions.action_bulk, name="action_bulk"),
+    path("crm/actions/<int:pk>/", actions.action_detail, name="action_detail"),
+    path("crm/actions/<int:pk>/status/", actions.action_status, name="action_status"),
+    path("crm/folders/", folders.folder_list_page, name="folder_list"),
+    path("crm/folders/new/", folders.folder_create, name="folder_create"),
+    path("crm/folders/quick/", folders.folder_quick_create, name="folder_quick_create"),
+    path("crm/folders/<int:pk>/update/", folders.folder_edit, name="folder_edit"),
+    path("crm/folders/<int:pk>/delete/", folders.folder_delete, name="folder_delete"),
+    path("crm/folders/<int:pk>/status/", folders.opportunity_status, name="opportunity_status"),
+    path("crm/pipeline/", folders.pipeline_board, name="pipeline"),
+    path("crm/pipeline/<int:pk>/move/", folders.pipeline_move, name="pipeline_move"),
     path("parties/", parties.party_list_page, name="party_list"),
     path("parties/new/", parties.party_create, name="party_create"),
     path("parties/typeahead/", parties.party_typeahead_page, name="party_typeahead"),

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from suivi.activities.queries import party_timeline
 from suivi.core.audit import history
 from suivi.core.errors import ConflictError
 from suivi.core.gates import company_settings
@@ -60,7 +61,10 @@ def _query_without(request, *names):
 def party_detail(request, pk):
     party = access_party(request.user, pk)
     affiliations = party.affiliations.select_related("contact").all()
+    crm = company_settings(request).crm_enabled
+    timeline = party_timeline(request.user, party, request.GET.get("after", "")) if crm else None
     return render(request, "web/parties/detail.html", {
+        "timeline": timeline,
         "party": party, "affiliations": affiliations,
         "addresses": party.addresses.all(), "history": history(party, 20),
         "address_form": AddressForm(initial={"country": party.country}),

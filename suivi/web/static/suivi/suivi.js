@@ -29,3 +29,99 @@
     if (picker) { picker.querySelector("[data-picker-text]").setAttribute("aria-expanded", e.target.children.length ? "true" : "false"); }
   });
 })();
+
+// Tabs of the action form (S4): arrow keys move between tabs, as screen readers expect.
+(function () {
+  "use strict";
+  function select(tablist, tab) {
+    tablist.querySelectorAll("[role=tab]").forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+    });
+  }
+  document.querySelectorAll("[data-tabs]").forEach(function (tablist) {
+    var tabs = Array.prototype.slice.call(tablist.querySelectorAll("[role=tab]"));
+    tabs.forEach(function (tab, i) {
+      tab.addEventListener("click", function () { select(tablist, tab); });
+      tab.addEventListener("keydown", function (e) {
+        var next = e.key === "ArrowRight" ? tabs[(i + 1) % tabs.length] : e.key === "ArrowLeft" ? tabs[(i - 1 + tabs.length) % tabs.length] : null;
+        if (next) { e.preventDefault(); select(tablist, next); next.focus(); }
+      });
+    });
+    // Open the first tab that holds an error, so that nothing the server said is hidden.
+    var panelWithError = document.querySelector("[role=tabpanel] .errorlist");
+    if (panelWithError) {
+      var panel = panelWithError.closest("[role=tabpanel]");
+      select(tablist, document.getElementById(panel.getAttribute("aria-labelledby")));
+    }
+  });
+})();
+
+// Context menu of the Folders screen (S10): right-click, or the row's ⋯ button, or Shift+F10.
+(function () {
+  "use strict";
+  var menu = document.getElementById("folder-menu");
+  if (!menu) { return; }
+  var row = null;
+  function open(target, x, y) {
+    row = target;
+    menu.querySelector("[data-item=new]").href = row.dataset.new;
+    menu.querySelector("[data-item=edit]").href = row.dataset.edit;
+    menu.querySelector("[data-item=delete]").href = row.dataset.delete;
+    menu.style.left = x + "px";
+    menu.style.top = y + "px";
+    menu.hidden = false;
+    menu.querySelector("[role=menuitem]").focus();
+  }
+  function close() { menu.hidden = true; if (row) { row.focus(); } }
+  document.querySelectorAll("[data-folder]").forEach(function (tr) {
+    tr.addEventListener("contextmenu", function (e) { e.preventDefault(); open(tr, e.pageX, e.pageY); });
+    tr.addEventListener("keydown", function (e) {
+      if (e.key === "ContextMenu" || (e.shiftKey && e.key === "F10")) {
+        e.preventDefault();
+        var r = tr.getBoundingClientRect();
+        open(tr, r.left + window.scrollX + 20, r.bottom + window.scrollY);
+      }
+    });
+    tr.querySelector("[data-menu-button]").addEventListener("click", function (e) {
+      var r = e.target.getBoundingClientRect();
+      open(tr, r.left + window.scrollX - 100, r.bottom + window.scrollY);
+    });
+  });
+  menu.addEventListener("keydown", function (e) {
+    var items = Array.prototype.slice.call(menu.querySelectorAll("[role=menuitem]"));
+    var i = items.indexOf(document.activeElement);
+    if (e.key === "ArrowDown") { e.preventDefault(); items[(i + 1) % items.length].focus(); }
+    if (e.key === "ArrowUp") { e.preventDefault(); items[(i - 1 + items.length) % items.length].focus(); }
+    if (e.key === "Escape") { close(); }
+  });
+  document.addEventListener("click", function (e) { if (!menu.hidden && !menu.contains(e.target) && !e.target.closest("[data-menu-button]")) { menu.hidden = true; } });
+})();
+
+// Pipeline board (S6): drag a card to another stage. The select under each card does the same
+// without a mouse.
+(function () {
+  "use strict";
+  var board = document.querySelector("[data-board]");
+  if (!board) { return; }
+  var csrf = (document.querySelector("[name=csrfmiddlewaretoken]") || {}).value;
+  board.addEventListener("dragstart", function (e) {
+    var card = e.target.closest("[data-card]");
+    if (card) { e.dataTransfer.setData("text/plain", card.dataset.card); e.dataTransfer.effectAllowed = "move"; }
+  });
+  board.querySelectorAll("[data-stage]").forEach(function (column) {
+    column.addEventListener("dragover", function (e) { e.preventDefault(); column.classList.add("drop"); });
+    column.addEventListener("dragleave", function () { column.classList.remove("drop"); });
+    column.addEventListener("drop", function (e) {
+      e.preventDefault();
+      column.classList.remove("drop");
+      var card = board.querySelector('[data-card="' + e.dataTransfer.getData("text/plain") + '"]');
+      if (!card || card.closest("[data-stage]") === column) { return; }
+      var body = new URLSearchParams({ stage: column.dataset.stage });
+      fetch(card.dataset.move, { method: "POST", body: body, credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf, "HX-Request": "true" } }).then(function () { window.location.reload(); });
+    });
+  });
+})();

@@ -1,0 +1,233 @@
+"""Permission-checked reads of actions and folders, and the selectors of lists, board and
+timeline.
+
+A *private* action is seen only by its creator, its follower and managers; everything else is
+shared by the whole company.
+"""
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.contrib.auth import get_user_model
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import TruncMonth
+from django.http import Http404
+
+from suivi.core.expressions import ExpressionSchema, filter_by_expression
+from suivi.parties.models import Party
+
+from .models import Action, ActionType, Folder, OpportunityStatus, Stage
+
+
+def visible_actions(user) -> QuerySet[Action]:
+    if not (user and user.is_authenticated):
+        return Action.objects.none()
+    if user.is_manager:
+        return Action.objects.all()
+    return Action.objects.filter(Q(private=False) | Q(followed_by=user) | Q(created_by=user))
+
+
+def access_action(user, action_id) -> Action:
+    """The action ``action_id`` if ``user`` may see it; 404 otherwise (private ones included)."""
+    try:
+        return visible_actions(user).select_related(
+            "action_type", "party", "folder", "followed_by", "created_by").get(pk=int(action_id))
+    except (Action.DoesNotExist, ValueError, TypeError) as e:
+        raise Http404 from e
+
+
+def access_folder(user, folder_id) -> Folder:
+    if not (user and user.is_authenticated):
+        raise Http404
+    try:
+        return Folder.objects.select_related("party", "stage", "followed_by").get(pk=int(folder_id))
+    except (Folder.DoesNotExist, ValueError, TypeError) as e:
+        raise Http404 from e
+
+
+class ActionSchema(ExpressionSchema):
+    """Fields an action search expression may name."""
+
+    include = (Action, ActionType, Party, Folder, get_user_model())
+    fields = {
+        Action: ["subject", "status", "priority", "start", "end", "due_date", "billable",
+                 "private", "created_at", "action_type", "party", "folder", "followed_by"],
+        ActionType: ["name_fr", "name_en", "name_nl"],
+        Party: ["name", "code", "city"],
+        Folder: ["name", "status"],
+        get_user_model(): ["username", "first_name", "last_name"],
+    }
+
+
+@dataclass
+class ActionFilters:
+    followed_by: int | None = None
+    action_type: int | None = None
+    status: str = ""
+    party: int | None = None
+    folder: int | None = None
+    period_from: date | None = None
+    period_to: date | None = None
+    query: str = ""  # an expression (see ActionSchema)
+
+    @classmethod
+    def from_params(cls, params) -> "ActionFilters":
+        def integer(name):
+            try:
+                return int(params.get(name) or "") or None
+            except ValueError:
+                return None
+
+        def day(name):
+            try:
+                return date.fromisoformat(params.get(name) or "")
+            except ValueError:
+                return None
+
+        status = params.get("status", "")
+        return cls(followed_by=integer("followed_by"), action_type=integer("action_type"),
+                   status=status if status in {"todo", "done", "cancelled"} else "",
+                   party=integer("party"), folder=integer("folder"),
+                   period_from=day("from"), period_to=day("to"),
+                   query=params.get("query", "")[:2000])
+
+
+def action_list(user, filters: ActionFilters) -> QuerySet[Action]:
+    """Actions ``user`` sees, newest first. Raises ExpressionError for a bad ``query``."""
+    qs = visible_actions(user)
+    for name in ("followed_by", "action_type", "party", "folder"):
+        value = getattr(filters, name)
+        if value:
+            qs = qs.filter(**{f"{name}_id": value})
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.period_from:
+        qs = qs.filter(when__date__gte=filters.period_from)
+    if filters.period_to:
+        qs = qs.filter(when__date__lte=filters.period_to)
+    if filters.query.strip():
+        qs = filter_by_expression(qs, filters.query, ActionSchema)
+    return qs.order_by("-when", "-id")
+
+
+def with_action_relations(qs: QuerySet[Action]) -> QuerySet[Action]:
+    return qs.select_related("action_type", "party", "folder", "followed_by")
+
+
+# --- keyset pagination: page 1,000 costs what page 1 does ---------------------------------------
+
+def encode_cursor(action: Action) -> str:
+    raw = json.dumps([action.when.isoformat(), action.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def after_cursor(qs: QuerySet[Action], cursor: str) -> QuerySet[Action]:
+    """Rows after ``cursor`` in the (-when, -id) order; an unreadable cursor means page 1."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        when_text, pk = json.loads(base64.urlsafe_b64decode(padded))
+        when = datetime.fromisoformat(when_text)
+    except (ValueError, TypeError):
+        return qs
+    return qs.filter(Q(when__lt=when) | Q(when=when, id__lt=int(pk)))
+
+
+@dataclass
+class ActionPage:
+    rows: list[Action]
+    next_cursor: str | None
+    size: int = 50
+    extra: dict = field(default_factory=dict)
+
+
+def action_page(qs: QuerySet[Action], cursor: str = "", size: int = 50) -> ActionPage:
+    if cursor:
+        qs = after_cursor(qs, cursor)
+    rows = list(qs[: size + 1])
+    next_cursor = encode_cursor(rows[size - 1]) if len(rows) > size else None
+    return ActionPage(rows=rows[:size], next_cursor=next_cursor, size=size)
+
+
+# --- folders ----------------------------------------------------------------------------------
+
+def folder_choices(party_id: int | None = None) -> list[Folder]:
+    """Folders a picker offers: the party's own folders first (shown in bold), then the general
+    folders. Other parties' folders are not offered."""
+    folders = Folder.objects.filter(archived=False).filter(
+        Q(party__isnull=True) | Q(party_id=party_id) if party_id else Q(party__isnull=True))
+    return list(folders.annotate(own=Case(When(party__isnull=False, then=Value(0)),
+                                          default=Value(1), output_field=IntegerField()))
+                .order_by("own", "name", "id"))
+
+
+def folder_list(user, *, q: str = "", party_id: int | None = None) -> QuerySet[Folder]:
+    qs = Folder.objects.filter(archived=False).select_related("party", "stage", "followed_by")
+    if party_id:
+        qs = qs.filter(Q(party_id=party_id) | Q(party__isnull=True))
+    if q:
+        qs = qs.filter(name__icontains=q)
+    return qs.annotate(action_count=Count("actions")).order_by(
+        Case(When(party__isnull=False, then=Value(0)), default=Value(1),
+             output_field=IntegerField()), "name", "id")
+
+
+# --- party timeline -----------------------------------------------------------------------------
+
+def party_timeline(user, party: Party, cursor: str = "", size: int = 25) -> ActionPage:
+    qs = with_action_relations(visible_actions(user).filter(party=party)).order_by("-when", "-id")
+    return action_page(qs, cursor, size)
+
+
+# --- pipeline -----------------------------------------------------------------------------------
+
+@dataclass
+class Column:
+    stage: Stage
+    cards: list[Folder]
+    budget: object
+    weighted: object
+
+
+def pipeline(user, *, followed_by: int | None = None, limit_per_stage: int = 200) -> list[Column]:
+    """Open opportunities by stage, with column totals of budget and weighted amount."""
+    opportunities = Folder.objects.filter(is_opportunity=True, status=OpportunityStatus.OPEN,
+                                          archived=False)
+    if followed_by:
+        opportunities = opportunities.filter(followed_by_id=followed_by)
+    stages = list(Stage.objects.all())
+    totals = {row["stage"]: row for row in opportunities.values("stage").annotate(
+        budget=Sum("budget"), n=Count("id"))}
+    weighted = {}
+    for row in opportunities.values("stage", "budget", "probability").iterator():
+        if row["budget"] is not None and row["probability"] is not None:
+            weighted[row["stage"]] = weighted.get(row["stage"], 0) + (
+                row["budget"] * row["probability"] / 100)
+    columns = []
+    for stage in stages:
+        cards = list(opportunities.filter(stage=stage).select_related("party", "followed_by")
+                     .order_by("expected_close", "id")[:limit_per_stage])
+        total = totals.get(stage.pk, {})
+        columns.append(Column(stage, cards, total.get("budget") or 0,
+                              round(weighted.get(stage.pk, 0), 2)))
+    return columns
+
+
+def forecast(user, *, followed_by: int | None = None) -> list[dict]:
+    """Open opportunities by month of expected close: count, budget, weighted amount."""
+    opportunities = Folder.objects.filter(is_opportunity=True, status=OpportunityStatus.OPEN,
+                                          expected_close__isnull=False)
+    if followed_by:
+        opportunities = opportunities.filter(followed_by_id=followed_by)
+    months: dict = {}
+    for row in opportunities.annotate(month=TruncMonth("expected_close")).values(
+            "month", "budget", "probability"):
+        m = months.setdefault(row["month"], {"month": row["month"], "count": 0, "budget": 0,
+                                             "weighted": 0})
+        m["count"] += 1
+        if row["budget"] is not None:
+            m["budget"] += row["budget"]
+            if row["probability"] is not None:
+                m["weighted"] += round(row["budget"] * row["probability"] / 100, 2)
+    return [months[k] for k in sorted(months)]
