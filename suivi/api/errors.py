@@ -6,11 +6,12 @@ from rest_framework.views import exception_handler as drf_handler
 
 from suivi.core.errors import ConflictError, PermissionDenied
 from suivi.core.expressions import ExpressionError
+from suivi.activities.services import InvalidAction
 from suivi.parties.services import InvalidValues
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, InvalidValues):
+    if isinstance(exc, (InvalidValues, InvalidAction)):
         return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ExpressionError):
         return Response({"errors": {"followed_by_expression": exc.message}},

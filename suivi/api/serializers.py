@@ -101,3 +101,36 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class ActionSerializer(serializers.ModelSerializer):
+    """Rules (follower list, party of contacts and folder, dates) are the service's."""
+
+    version = serializers.IntegerField(required=False)
+
+    class Meta:
+        from suivi.activities.models import Action
+
+        model = Action
+        fields = ["id", "subject", "description", "action_type", "party", "contacts", "folder",
+                  "start", "end", "due_date", "all_day", "duration_minutes", "status", "priority",
+                  "followed_by", "created_by", "private", "billable", "bill_quantity",
+                  "unit_price", "invoice_text", "created_at", "updated_at", "version"]
+        read_only_fields = ["status", "created_by", "created_at", "updated_at"]
+        extra_kwargs = {"subject": {"validators": []}}
+
+
+class FolderSerializer(serializers.ModelSerializer):
+    weighted_amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    version = serializers.IntegerField(required=False)
+
+    class Meta:
+        from suivi.activities.models import Folder
+
+        model = Folder
+        fields = ["id", "name", "party", "description", "followed_by", "archived",
+                  "is_opportunity", "opportunity_type", "budget", "currency", "probability",
+                  "status", "stage", "expected_close", "source", "lost_reason", "weighted_amount",
+                  "version"]
+        read_only_fields = ["archived", "status"]
+        extra_kwargs = {"probability": {"max_value": None, "min_value": None}}

@@ -8,6 +8,8 @@ router = DefaultRouter()
 router.register("parties", views.PartyViewSet, basename="party")
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("users", views.UserViewSet, basename="user")
+router.register("actions", views.ActionViewSet, basename="action")
+router.register("folders", views.FolderViewSet, basename="folder")
 
 urlpatterns = [
     path("v1/auth/token", views.obtain_token, name="api_token"),

@@ -8,20 +8,23 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
-from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from suivi.accounts.queries import visible_users
 from suivi.core import services as core_services
+from suivi.core.expressions import ExpressionError
 from suivi.core.gates import company_settings
 from suivi.parties import services as party_services
 from suivi.parties.models import Party
 from suivi.parties.queries import ContactFilters, access_contact, access_party, contact_list
 
-from .permissions import IsAdministratorOrReadOnly
+from .permissions import CrmEnabled, IsAdministratorOrReadOnly
 from .serializers import (
+    ActionSerializer,
+    FolderSerializer,
     CompanySettingsSerializer,
     ContactSerializer,
     PartySerializer,
@@ -175,3 +178,85 @@ class CompanySettingsView(APIView):
         return Response(CompanySettingsSerializer(obj).data, status=status.HTTP_200_OK)
 
 
+
+
+# --- CRM (behind the S1 gate) ----------------------------------------------------------------
+
+class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                    mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Actions the caller may see (private ones only to their creator, follower and managers).
+    ``?query=`` takes an expression; the other filters as on the action list."""
+
+    serializer_class = ActionSerializer
+    permission_classes = [IsAuthenticated, CrmEnabled]
+    filter_backends = []
+
+    def get_queryset(self):
+        from suivi.activities.queries import ActionFilters, action_list
+
+        try:
+            return action_list(self.request.user, ActionFilters.from_params(
+                self.request.query_params)).prefetch_related("contacts")
+        except ExpressionError as e:
+            raise ValidationError({"query": e.message}) from e
+
+    def get_object(self):
+        from suivi.activities.queries import access_action
+
+        return access_action(self.request.user, self.kwargs["pk"])
+
+    def _values(self, serializer):
+        data = dict(serializer.validated_data)
+        contacts = data.pop("contacts", None)
+        data.pop("version", None)
+        return data, contacts
+
+    def perform_create(self, serializer):
+        from suivi.activities import services as action_services
+
+        values, contacts = self._values(serializer)
+        values.setdefault("followed_by", self.request.user)
+        serializer.instance = action_services.create_action(
+            acting_user=self.request.user, values=values, contacts=contacts or ())
+
+    def perform_update(self, serializer):
+        from suivi.activities import services as action_services
+
+        values, contacts = self._values(serializer)
+        serializer.instance = action_services.update_action(
+            acting_user=self.request.user, action=serializer.instance, values=values,
+            contacts=contacts, expected_version=serializer.validated_data.get("version"))
+
+
+class FolderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                    mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    serializer_class = FolderSerializer
+    permission_classes = [IsAuthenticated, CrmEnabled]
+    filterset_fields = ["party", "is_opportunity", "status", "stage"]
+
+    def get_queryset(self):
+        from suivi.activities.queries import folder_list
+
+        return folder_list(self.request.user)
+
+    def get_object(self):
+        from suivi.activities.queries import access_folder
+
+        return access_folder(self.request.user, self.kwargs["pk"])
+
+    def perform_create(self, serializer):
+        from suivi.activities import services as action_services
+
+        data = dict(serializer.validated_data)
+        data.pop("version", None)
+        serializer.instance = action_services.create_folder(acting_user=self.request.user,
+                                                            values=data)
+
+    def perform_update(self, serializer):
+        from suivi.activities import services as action_services
+
+        data = dict(serializer.validated_data)
+        version = data.pop("version", None)
+        serializer.instance = action_services.update_folder(
+            acting_user=self.request.user, folder=serializer.instance, values=data,
+            expected_version=version)
