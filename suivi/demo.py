@@ -27,9 +27,16 @@ from suivi.parties.models import Affiliation, Category, Contact, Party, PartyKey
 class Size:
     parties: int
     contacts_per_party: int
+    users: int
+    actions: int
+    opportunities: int
+    years: int
 
 
-SIZES = {"standard": Size(300, 2), "large": Size(200_000, 2)}
+SIZES = {
+    "standard": Size(300, 2, 5, 1_500, 40, 1),
+    "large": Size(200_000, 2, 50, 1_000_000, 5_000, 5),
+}
 
 CITIES = [
     ("BE", "1000", "Bruxelles"), ("BE", "2000", "Antwerpen"), ("BE", "9000", "Gent"),
@@ -100,7 +107,7 @@ def _party(number: int, rng: random.Random, users: list[User]) -> Party:
     )
 
 
-def ensure_users() -> tuple[list[User], str | None]:
+def ensure_users(count: int = len(DEMO_USERS)) -> tuple[list[User], str | None]:
     """Create the demo users once; return them and the password when it was just made."""
     password = None
     if not User.objects.filter(username="admin").exists():
@@ -122,7 +129,17 @@ def ensure_users() -> tuple[list[User], str | None]:
                 user.save(update_fields=["is_superuser"])
         for group in groups:
             user.groups.add(Group.objects.get_or_create(name=group)[0])
-    return list(User.objects.filter(username__in=[u[0] for u in DEMO_USERS])), password
+    rng = random.Random(11)
+    for n in range(1, count - len(DEMO_USERS) + 1):
+        username = f"user{n:02d}"
+        if not User.objects.filter(username=username).exists():
+            user = User(username=username, first_name=rng.choice(FIRST_NAMES),
+                        last_name=rng.choice(NAMES), email=f"{username}@suivi.example",
+                        role=Role.USER)
+            user.set_unusable_password()
+            user.save()
+            user.groups.add(Group.objects.get_or_create(name=rng.choice(["Sales", "Support"]))[0])
+    return list(User.objects.order_by("id")[:count]), password
 
 
 @transaction.atomic
@@ -131,7 +148,7 @@ def load(size: str = "standard", seed: int = 7, stdout=None) -> str | None:
     rng = random.Random(seed)
     target = SIZES[size]
     CompanySettings.objects.get_or_create(pk=1, defaults={"company_name": "Demo SRL"})
-    users, password = ensure_users()
+    users, password = ensure_users(target.users)
     categories = [Category.objects.get_or_create(name=n, defaults={"colour": c})[0]
                   for n, c in CATEGORIES]
     existing = Party.objects.filter(code__startswith="C").count()
@@ -167,4 +184,63 @@ def load(size: str = "standard", seed: int = 7, stdout=None) -> str | None:
             batch_size=5000)
         if stdout:
             stdout.write(f"  parties {numbers[-1]:,}/{target.parties:,}")
+    load_crm(target, users, rng, stdout)
     return password
+
+
+def load_crm(target: Size, users: list[User], rng: random.Random, stdout=None) -> None:
+    """Folders, opportunities and actions over ``target.years`` years (bulk, idempotent)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from suivi.activities.models import Action, ActionStatus, ActionType, Folder, Stage
+
+    if Action.objects.count() >= target.actions:
+        return
+    types = list(ActionType.objects.all())
+    stages = list(Stage.objects.all())
+    party_ids = list(Party.objects.order_by("id").values_list("id", flat=True))
+    today = timezone.localdate()
+    existing = Folder.objects.filter(is_opportunity=True).count()
+    folders = []
+    for n in range(existing, target.opportunities):
+        stage = rng.choice(stages)
+        folders.append(Folder(
+            name=f"{rng.choice(['Rénovation', 'Contrat annuel', 'Installation', 'Audit', 'Extension', 'Maintenance'])} {n + 1}",
+            party_id=rng.choice(party_ids), followed_by=rng.choice(users), is_opportunity=True,
+            opportunity_type=rng.choice(["Nouveau client", "Upsell", "Renouvellement"]),
+            budget=Decimal(rng.randrange(10, 500) * 100), probability=stage.default_probability,
+            stage=stage, expected_close=today + timedelta(days=rng.randrange(-30, 365)),
+            source=rng.choice(["Salon", "Site web", "Recommandation", "Appel entrant"])))
+    folders += [Folder(name=name) for name in ("Administration", "Support", "Prospection")
+                if not Folder.objects.filter(name=name, party__isnull=True).exists()]
+    Folder.objects.bulk_create(folders, batch_size=2000)
+    folder_of = {}
+    for pk, party_id in Folder.objects.filter(party__isnull=False).values_list("id", "party_id"):
+        folder_of.setdefault(party_id, pk)
+    now = timezone.now()
+    span = target.years * 365 * 24 * 3600
+    subjects = ["Appel de suivi", "Envoi de l'offre", "Réunion de lancement", "Relance devis",
+                "Visite chantier", "Question facture", "Démo produit", "Note interne"]
+    done = Action.objects.count()
+    batch = 20_000
+    for start in range(done, target.actions, batch):
+        rows = []
+        for _n in range(start, min(start + batch, target.actions)):
+            when = now - timedelta(seconds=rng.randrange(-30 * 24 * 3600, span))
+            party_id = rng.choice(party_ids)
+            kind = rng.choice(types)
+            rows.append(Action(
+                subject=rng.choice(subjects), action_type=kind, party_id=party_id,
+                folder_id=folder_of.get(party_id) if rng.random() < 0.3 else None,
+                start=when, end=when + timedelta(minutes=kind.default_duration), when=when,
+                status=ActionStatus.TODO if when > now else rng.choice(
+                    [ActionStatus.DONE] * 8 + [ActionStatus.CANCELLED]),
+                priority=2, followed_by=rng.choice(users), created_by=rng.choice(users),
+                private=rng.random() < 0.02, billable=kind.billable_by_default,
+                duration_minutes=kind.default_duration))
+        Action.objects.bulk_create(rows, batch_size=5000)
+        if stdout:
+            stdout.write(f"  actions {min(start + batch, target.actions):,}/{target.actions:,}")

@@ -60,10 +60,13 @@ def measure(database: str, rounds: int) -> list[dict]:
     from django.test.utils import CaptureQueriesContext
 
     from suivi.accounts.models import User
+    from suivi.activities.models import Action
+    from suivi.activities.queries import encode_cursor
+    from suivi.core.models import CompanySettings
     from suivi.parties.models import Party
 
     call_command("migrate", verbosity=0)
-    if Party.objects.count() < 200_000:
+    if Party.objects.count() < 200_000 or Action.objects.count() < 1_000_000:
         started = time.monotonic()
         call_command("demo", size="large")
         print(f"[{database}] large dataset made in {time.monotonic() - started:.0f} s",
@@ -72,8 +75,12 @@ def measure(database: str, rounds: int) -> list[dict]:
         connection.cursor().execute("ANALYZE")
     else:
         connection.cursor().execute("ANALYZE")
+    CompanySettings.objects.filter(pk=1).update(crm_enabled=True, opportunities_enabled=True)
     client = Client()
     client.force_login(User.objects.get(username="admin"))
+    page_1000 = encode_cursor(Action.objects.order_by("-when", "-id")[50 * 999 - 1])
+    party_ids = list(Party.objects.values_list("id", flat=True)[:: 1000])
+    follower = User.objects.get(username="luc").pk
     rng = random.Random(3)
     words = ["dup", "jans", "garage", "brux", "gent", "boul", "peeters", "lam", "b", "info1",
              "be04", "liege", "mar", "atelier simon", "c0012", "transports w"]
@@ -86,6 +93,11 @@ def measure(database: str, rounds: int) -> list[dict]:
             lambda: f"/parties/?sort={rng.choice(sorts)}&page={rng.randrange(2, pages)}",
         "party list, search + filter":
             lambda: f"/parties/?q={rng.choice(words)}&kind=customer",
+        "action list, first page": lambda: "/crm/actions/",
+        "action list, page 1,000 (keyset)": lambda: f"/crm/actions/?after={page_1000}",
+        "action list, one follower": lambda: f"/crm/actions/?followed_by={follower}",
+        "party page with its timeline": lambda: f"/parties/{rng.choice(party_ids)}/",
+        "pipeline board (5,000 open)": lambda: "/crm/pipeline/",
     }
     results = []
     for name, url_of in operations.items():
