@@ -77,6 +77,7 @@ def test_a_party_folder_is_created_in_place_and_shown_bold_first(page, user):
     page.fill("#new_folder_name", "Garage extension")
     page.click("text=Create folder")
     picker = page.locator("#id_folder")
+    expect(picker.locator("option", has_text="Garage extension")).to_have_count(1)
     expect(picker).to_have_value(str(Folder.objects.get(name="Garage extension").pk))
     labels = picker.locator("option").all_inner_texts()
     assert labels.index("Garage extension") < labels.index("Aaa general")
