@@ -39,33 +39,145 @@ SIZES = {
 }
 
 CITIES = [
-    ("BE", "1000", "Bruxelles"), ("BE", "2000", "Antwerpen"), ("BE", "9000", "Gent"),
-    ("BE", "4000", "Liège"), ("BE", "5000", "Namur"), ("BE", "6000", "Charleroi"),
-    ("BE", "7000", "Mons"), ("BE", "8000", "Brugge"), ("BE", "3000", "Leuven"),
-    ("BE", "1300", "Wavre"), ("BE", "1348", "Louvain-la-Neuve"), ("BE", "6700", "Arlon"),
-    ("FR", "75008", "Paris"), ("FR", "59000", "Lille"), ("FR", "69002", "Lyon"),
-    ("FR", "67000", "Strasbourg"), ("FR", "51100", "Reims"), ("FR", "57000", "Metz"),
-    ("FR", "33000", "Bordeaux"), ("FR", "44000", "Nantes"), ("LU", "1110", "Luxembourg"),
+    ("BE", "1000", "Bruxelles"),
+    ("BE", "2000", "Antwerpen"),
+    ("BE", "9000", "Gent"),
+    ("BE", "4000", "Liège"),
+    ("BE", "5000", "Namur"),
+    ("BE", "6000", "Charleroi"),
+    ("BE", "7000", "Mons"),
+    ("BE", "8000", "Brugge"),
+    ("BE", "3000", "Leuven"),
+    ("BE", "1300", "Wavre"),
+    ("BE", "1348", "Louvain-la-Neuve"),
+    ("BE", "6700", "Arlon"),
+    ("FR", "75008", "Paris"),
+    ("FR", "59000", "Lille"),
+    ("FR", "69002", "Lyon"),
+    ("FR", "67000", "Strasbourg"),
+    ("FR", "51100", "Reims"),
+    ("FR", "57000", "Metz"),
+    ("FR", "33000", "Bordeaux"),
+    ("FR", "44000", "Nantes"),
+    ("LU", "1110", "Luxembourg"),
     ("NL", "4811", "Breda"),
 ]
-PREFIXES = ["Boulangerie", "Garage", "Imprimerie", "Atelier", "Brasserie", "Menuiserie",
-            "Cabinet", "Transports", "Électricité", "Bureau", "Pharmacie", "Quincaillerie",
-            "Bouwbedrijf", "Drukkerij", "Fiduciaire", "Laboratoire", "Hôtel", "Traiteur"]
-NAMES = ["Dupont", "Janssens", "Peeters", "Maes", "Lambert", "Dubois", "Martin", "Leroy",
-         "Claes", "Goossens", "Wouters", "Mertens", "Willems", "Renard", "Lefèvre", "Moreau",
-         "Simon", "Laurent", "Michel", "Garnier", "Fontaine", "Rousseau", "Vincent", "Muller",
-         "De Smet", "Van Damme", "Hermans", "Jacobs", "Thiry", "Collignon", "Gérard", "Bernard"]
+PREFIXES = [
+    "Boulangerie",
+    "Garage",
+    "Imprimerie",
+    "Atelier",
+    "Brasserie",
+    "Menuiserie",
+    "Cabinet",
+    "Transports",
+    "Électricité",
+    "Bureau",
+    "Pharmacie",
+    "Quincaillerie",
+    "Bouwbedrijf",
+    "Drukkerij",
+    "Fiduciaire",
+    "Laboratoire",
+    "Hôtel",
+    "Traiteur",
+]
+NAMES = [
+    "Dupont",
+    "Janssens",
+    "Peeters",
+    "Maes",
+    "Lambert",
+    "Dubois",
+    "Martin",
+    "Leroy",
+    "Claes",
+    "Goossens",
+    "Wouters",
+    "Mertens",
+    "Willems",
+    "Renard",
+    "Lefèvre",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Michel",
+    "Garnier",
+    "Fontaine",
+    "Rousseau",
+    "Vincent",
+    "Muller",
+    "De Smet",
+    "Van Damme",
+    "Hermans",
+    "Jacobs",
+    "Thiry",
+    "Collignon",
+    "Gérard",
+    "Bernard",
+]
 SUFFIXES = ["SA", "SRL", "SPRL", "BV", "NV", "SAS", "SARL", "& Fils", "Frères", "", "", ""]
-FIRST_NAMES = ["Marie", "Luc", "Sophie", "Thomas", "Emma", "Nicolas", "Julie", "Pieter",
-               "Anne", "Jan", "Camille", "Lucas", "Sarah", "Wim", "Élodie", "Hugo", "Inès",
-               "Koen", "Chloé", "Maxime", "Léa", "Bart", "Manon", "Olivier"]
-STREETS = ["Rue de la Loi", "Avenue Louise", "Meir", "Rue Neuve", "Korenmarkt",
-           "Boulevard d'Avroy", "Rue de Fer", "Rue du Commerce", "Grand-Place",
-           "Rue de la Station", "Chaussée de Waterloo", "Kerkstraat", "Rue Nationale"]
-FUNCTIONS = ["Gérant", "Comptable", "Directrice commerciale", "Acheteur", "Assistante",
-             "Responsable technique", "CEO", "Office manager", "Zaakvoerder"]
-CATEGORIES = [("Horeca", "#b54708"), ("Construction", "#6941c6"), ("Retail", "#067647"),
-              ("Services", "#0f5fa8"), ("Industrie", "#b42318"), ("VIP", "#c11574")]
+FIRST_NAMES = [
+    "Marie",
+    "Luc",
+    "Sophie",
+    "Thomas",
+    "Emma",
+    "Nicolas",
+    "Julie",
+    "Pieter",
+    "Anne",
+    "Jan",
+    "Camille",
+    "Lucas",
+    "Sarah",
+    "Wim",
+    "Élodie",
+    "Hugo",
+    "Inès",
+    "Koen",
+    "Chloé",
+    "Maxime",
+    "Léa",
+    "Bart",
+    "Manon",
+    "Olivier",
+]
+STREETS = [
+    "Rue de la Loi",
+    "Avenue Louise",
+    "Meir",
+    "Rue Neuve",
+    "Korenmarkt",
+    "Boulevard d'Avroy",
+    "Rue de Fer",
+    "Rue du Commerce",
+    "Grand-Place",
+    "Rue de la Station",
+    "Chaussée de Waterloo",
+    "Kerkstraat",
+    "Rue Nationale",
+]
+FUNCTIONS = [
+    "Gérant",
+    "Comptable",
+    "Directrice commerciale",
+    "Acheteur",
+    "Assistante",
+    "Responsable technique",
+    "CEO",
+    "Office manager",
+    "Zaakvoerder",
+]
+DEAL_NAMES = ["Rénovation", "Contrat annuel", "Installation", "Audit", "Extension", "Maintenance"]
+CATEGORIES = [
+    ("Horeca", "#b54708"),
+    ("Construction", "#6941c6"),
+    ("Retail", "#067647"),
+    ("Services", "#0f5fa8"),
+    ("Industrie", "#b42318"),
+    ("VIP", "#c11574"),
+]
 DEMO_USERS = [
     ("admin", "Alice", "Admin", Role.ADMINISTRATOR, ["Sales"]),
     ("sophie", "Sophie", "Lambert", Role.MANAGER, ["Sales"]),
@@ -97,13 +209,22 @@ def _party(number: int, rng: random.Random, users: list[User]) -> Party:
     slug = fold(family).replace(" ", "")
     roll = rng.random()
     return Party(
-        code=f"C{number:06d}", name=name, is_customer=roll < 0.7, is_supplier=roll > 0.85,
-        is_prospect=0.7 <= roll <= 0.85, vat_number=_vat(country, rng) if rng.random() < 0.8 else "",
-        email=f"info{number}@{slug}.example", phone=f"+32{rng.randrange(20000000, 99999999)}",
-        street=f"{rng.choice(STREETS)} {rng.randrange(1, 250)}", postal_code=postal_code,
-        city=city, country=country, language="nl" if city in ("Antwerpen", "Gent", "Brugge",
-                                                               "Leuven", "Breda") else "fr",
-        sales_rep=rng.choice(users), name_key=fold(name), city_key=fold(city),
+        code=f"C{number:06d}",
+        name=name,
+        is_customer=roll < 0.7,
+        is_supplier=roll > 0.85,
+        is_prospect=0.7 <= roll <= 0.85,
+        vat_number=_vat(country, rng) if rng.random() < 0.8 else "",
+        email=f"info{number}@{slug}.example",
+        phone=f"+32{rng.randrange(20000000, 99999999)}",
+        street=f"{rng.choice(STREETS)} {rng.randrange(1, 250)}",
+        postal_code=postal_code,
+        city=city,
+        country=country,
+        language="nl" if city in ("Antwerpen", "Gent", "Brugge", "Leuven", "Breda") else "fr",
+        sales_rep=rng.choice(users),
+        name_key=fold(name),
+        city_key=fold(city),
     )
 
 
@@ -115,15 +236,23 @@ def ensure_users(count: int = len(DEMO_USERS)) -> tuple[list[User], str | None]:
         path = credentials_path()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(f"username: admin\npassword: {password}\n"
-                    f"(the other demo users — sophie, luc, emma, thomas — share it)\n")
+            f.write(
+                f"username: admin\npassword: {password}\n"
+                f"(the other demo users — sophie, luc, emma, thomas — share it)\n"
+            )
         os.chmod(path, 0o600)
     for username, first, last, role, groups in DEMO_USERS:
         user = User.objects.filter(username=username).first()
         if user is None:
             user = account_services.create_user(
-                acting_user=None, username=username, password=password, role=role,
-                first_name=first, last_name=last, email=f"{username}@suivi.example")
+                acting_user=None,
+                username=username,
+                password=password,
+                role=role,
+                first_name=first,
+                last_name=last,
+                email=f"{username}@suivi.example",
+            )
             if role == Role.ADMINISTRATOR:
                 user.is_superuser = True
                 user.save(update_fields=["is_superuser"])
@@ -133,9 +262,13 @@ def ensure_users(count: int = len(DEMO_USERS)) -> tuple[list[User], str | None]:
     for n in range(1, count - len(DEMO_USERS) + 1):
         username = f"user{n:02d}"
         if not User.objects.filter(username=username).exists():
-            user = User(username=username, first_name=rng.choice(FIRST_NAMES),
-                        last_name=rng.choice(NAMES), email=f"{username}@suivi.example",
-                        role=Role.USER)
+            user = User(
+                username=username,
+                first_name=rng.choice(FIRST_NAMES),
+                last_name=rng.choice(NAMES),
+                email=f"{username}@suivi.example",
+                role=Role.USER,
+            )
             user.set_unusable_password()
             user.save()
             user.groups.add(Group.objects.get_or_create(name=rng.choice(["Sales", "Support"]))[0])
@@ -149,8 +282,7 @@ def load(size: str = "standard", seed: int = 7, stdout=None) -> str | None:
     target = SIZES[size]
     CompanySettings.objects.get_or_create(pk=1, defaults={"company_name": "Demo SRL"})
     users, password = ensure_users(target.users)
-    categories = [Category.objects.get_or_create(name=n, defaults={"colour": c})[0]
-                  for n, c in CATEGORIES]
+    categories = [Category.objects.get_or_create(name=n, defaults={"colour": c})[0] for n, c in CATEGORIES]
     existing = Party.objects.filter(code__startswith="C").count()
     batch = 5000
     for start in range(existing + 1, target.parties + 1, batch):
@@ -158,30 +290,38 @@ def load(size: str = "standard", seed: int = 7, stdout=None) -> str | None:
         parties = [_party(n, rng, users) for n in numbers]
         Party.objects.bulk_create(parties, batch_size=1000)
         if parties[0].pk is None:
-            ids = dict(Party.objects.filter(code__in=[p.code for p in parties])
-                       .values_list("code", "pk"))
+            ids = dict(Party.objects.filter(code__in=[p.code for p in parties]).values_list("code", "pk"))
             for p in parties:
                 p.pk = ids[p.code]
         PartyKeyword.objects.bulk_create(
-            [PartyKeyword(party_id=p.pk, word=w) for p in parties for w in party_words(p)],
-            batch_size=5000)
+            [PartyKeyword(party_id=p.pk, word=w) for p in parties for w in party_words(p)], batch_size=5000
+        )
         Party.categories.through.objects.bulk_create(
-            [Party.categories.through(party_id=p.pk, category_id=rng.choice(categories).pk)
-             for p in parties if rng.random() < 0.6], batch_size=5000)
+            [
+                Party.categories.through(party_id=p.pk, category_id=rng.choice(categories).pk)
+                for p in parties
+                if rng.random() < 0.6
+            ],
+            batch_size=5000,
+        )
         contacts, links = [], []
         for p in parties:
             for i in range(target.contacts_per_party):
                 first, last = rng.choice(FIRST_NAMES), rng.choice(NAMES)
-                c = Contact(first_name=first, last_name=last,
-                            email=f"{fold(first)}.{fold(last).replace(' ', '')}.{p.pk}@example.com",
-                            phone=p.phone, language=p.language,
-                            name_key=fold(f"{last} {first}"))
+                c = Contact(
+                    first_name=first,
+                    last_name=last,
+                    email=f"{fold(first)}.{fold(last).replace(' ', '')}.{p.pk}@example.com",
+                    phone=p.phone,
+                    language=p.language,
+                    name_key=fold(f"{last} {first}"),
+                )
                 contacts.append(c)
                 links.append((p, c, rng.choice(FUNCTIONS), i == 0))
         Contact.objects.bulk_create(contacts, batch_size=1000)
         Affiliation.objects.bulk_create(
-            [Affiliation(party=p, contact=c, function=f, is_main=m) for p, c, f, m in links],
-            batch_size=5000)
+            [Affiliation(party=p, contact=c, function=f, is_main=m) for p, c, f, m in links], batch_size=5000
+        )
         if stdout:
             stdout.write(f"  parties {numbers[-1]:,}/{target.parties:,}")
     load_crm(target, users, rng, stdout)
@@ -207,23 +347,41 @@ def load_crm(target: Size, users: list[User], rng: random.Random, stdout=None) -
     folders = []
     for n in range(existing, target.opportunities):
         stage = rng.choice(stages)
-        folders.append(Folder(
-            name=f"{rng.choice(['Rénovation', 'Contrat annuel', 'Installation', 'Audit', 'Extension', 'Maintenance'])} {n + 1}",
-            party_id=rng.choice(party_ids), followed_by=rng.choice(users), is_opportunity=True,
-            opportunity_type=rng.choice(["Nouveau client", "Upsell", "Renouvellement"]),
-            budget=Decimal(rng.randrange(10, 500) * 100), probability=stage.default_probability,
-            stage=stage, expected_close=today + timedelta(days=rng.randrange(-30, 365)),
-            source=rng.choice(["Salon", "Site web", "Recommandation", "Appel entrant"])))
-    folders += [Folder(name=name) for name in ("Administration", "Support", "Prospection")
-                if not Folder.objects.filter(name=name, party__isnull=True).exists()]
+        folders.append(
+            Folder(
+                name=f"{rng.choice(DEAL_NAMES)} {n + 1}",
+                party_id=rng.choice(party_ids),
+                followed_by=rng.choice(users),
+                is_opportunity=True,
+                opportunity_type=rng.choice(["Nouveau client", "Upsell", "Renouvellement"]),
+                budget=Decimal(rng.randrange(10, 500) * 100),
+                probability=stage.default_probability,
+                stage=stage,
+                expected_close=today + timedelta(days=rng.randrange(-30, 365)),
+                source=rng.choice(["Salon", "Site web", "Recommandation", "Appel entrant"]),
+            )
+        )
+    folders += [
+        Folder(name=name)
+        for name in ("Administration", "Support", "Prospection")
+        if not Folder.objects.filter(name=name, party__isnull=True).exists()
+    ]
     Folder.objects.bulk_create(folders, batch_size=2000)
     folder_of = {}
     for pk, party_id in Folder.objects.filter(party__isnull=False).values_list("id", "party_id"):
         folder_of.setdefault(party_id, pk)
     now = timezone.now()
     span = target.years * 365 * 24 * 3600
-    subjects = ["Appel de suivi", "Envoi de l'offre", "Réunion de lancement", "Relance devis",
-                "Visite chantier", "Question facture", "Démo produit", "Note interne"]
+    subjects = [
+        "Appel de suivi",
+        "Envoi de l'offre",
+        "Réunion de lancement",
+        "Relance devis",
+        "Visite chantier",
+        "Question facture",
+        "Démo produit",
+        "Note interne",
+    ]
     done = Action.objects.count()
     batch = 20_000
     for start in range(done, target.actions, batch):
@@ -232,15 +390,26 @@ def load_crm(target: Size, users: list[User], rng: random.Random, stdout=None) -
             when = now - timedelta(seconds=rng.randrange(-30 * 24 * 3600, span))
             party_id = rng.choice(party_ids)
             kind = rng.choice(types)
-            rows.append(Action(
-                subject=rng.choice(subjects), action_type=kind, party_id=party_id,
-                folder_id=folder_of.get(party_id) if rng.random() < 0.3 else None,
-                start=when, end=when + timedelta(minutes=kind.default_duration), when=when,
-                status=ActionStatus.TODO if when > now else rng.choice(
-                    [ActionStatus.DONE] * 8 + [ActionStatus.CANCELLED]),
-                priority=2, followed_by=rng.choice(users), created_by=rng.choice(users),
-                private=rng.random() < 0.02, billable=kind.billable_by_default,
-                duration_minutes=kind.default_duration))
+            rows.append(
+                Action(
+                    subject=rng.choice(subjects),
+                    action_type=kind,
+                    party_id=party_id,
+                    folder_id=folder_of.get(party_id) if rng.random() < 0.3 else None,
+                    start=when,
+                    end=when + timedelta(minutes=kind.default_duration),
+                    when=when,
+                    status=ActionStatus.TODO
+                    if when > now
+                    else rng.choice([ActionStatus.DONE] * 8 + [ActionStatus.CANCELLED]),
+                    priority=2,
+                    followed_by=rng.choice(users),
+                    created_by=rng.choice(users),
+                    private=rng.random() < 0.02,
+                    billable=kind.billable_by_default,
+                    duration_minutes=kind.default_duration,
+                )
+            )
         Action.objects.bulk_create(rows, batch_size=5000)
         if stdout:
             stdout.write(f"  actions {min(start + batch, target.actions):,}/{target.actions:,}")

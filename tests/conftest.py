@@ -29,8 +29,9 @@ def _fresh_caches():
 
 
 def make_user(username, role=Role.USER, **fields):
-    return account_services.create_user(acting_user=None, username=username, password=PASSWORD,
-                                        role=role, language="en", **fields)
+    return account_services.create_user(
+        acting_user=None, username=username, password=PASSWORD, role=role, language="en", **fields
+    )
 
 
 @pytest.fixture

@@ -13,13 +13,20 @@ from .test_api import token_client
 def test_actions_are_created_and_listed(plain_user):
     client = token_client(plain_user)
     party = factories.party(plain_user)
-    response = client.post("/api/v1/actions/", {
-        "subject": "Call", "action_type": ActionType.objects.first().pk, "party": party.pk,
-        "followed_by": plain_user.pk}, format="json")
+    response = client.post(
+        "/api/v1/actions/",
+        {
+            "subject": "Call",
+            "action_type": ActionType.objects.first().pk,
+            "party": party.pk,
+            "followed_by": plain_user.pk,
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     assert client.get("/api/v1/actions/").json()["count"] == 1
     assert client.get('/api/v1/actions/?query=subject+%3D+"Call"').json()["count"] == 1
-    bad = client.get('/api/v1/actions/?query=nope+%3D+1')
+    bad = client.get("/api/v1/actions/?query=nope+%3D+1")
     assert bad.status_code == 400 and "Unknown field" in bad.json()["errors"]["query"]
 
 
@@ -27,9 +34,11 @@ def test_the_api_refuses_a_follower_outside_the_expression(plain_user):
     Group.objects.create(name="Sales").user_set.add(plain_user)
     outsider = make_user("outsider")
     CompanySettings.objects.filter(pk=1).update(followed_by_expression='groups.name = "Sales"')
-    response = token_client(plain_user).post("/api/v1/actions/", {
-        "subject": "Call", "action_type": ActionType.objects.first().pk,
-        "followed_by": outsider.pk}, format="json")
+    response = token_client(plain_user).post(
+        "/api/v1/actions/",
+        {"subject": "Call", "action_type": ActionType.objects.first().pk, "followed_by": outsider.pk},
+        format="json",
+    )
     assert response.status_code == 400
     assert "not among the users who may follow" in response.json()["errors"]["followed_by"]
     assert not Action.objects.exists()
@@ -50,14 +59,16 @@ def test_someone_elses_private_action_is_404(plain_user):
     secret = factories.action(plain_user, private=True)
     other = make_user("other")
     assert token_client(other).get(f"/api/v1/actions/{secret.pk}/").status_code == 404
-    assert token_client(other).patch(f"/api/v1/actions/{secret.pk}/", {"subject": "x"},
-                                     format="json").status_code == 404
+    assert (
+        token_client(other).patch(f"/api/v1/actions/{secret.pk}/", {"subject": "x"}, format="json").status_code == 404
+    )
 
 
 def test_folders_report_their_weighted_amount_and_refuse_bad_probability(plain_user):
     client = token_client(plain_user)
-    ok = client.post("/api/v1/folders/", {"name": "Deal", "is_opportunity": True,
-                                          "budget": "2000", "probability": 25}, format="json")
+    ok = client.post(
+        "/api/v1/folders/", {"name": "Deal", "is_opportunity": True, "budget": "2000", "probability": 25}, format="json"
+    )
     assert ok.status_code == 201 and ok.json()["weighted_amount"] == "500.00"
     bad = client.post("/api/v1/folders/", {"name": "Deal", "probability": 150}, format="json")
     assert bad.status_code == 400 and "between 0 and 100" in bad.json()["errors"]["probability"]

@@ -33,6 +33,7 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(plain_user):
     unknown = login(Client(), "nobody", "nope")
     assert wrong.status_code == unknown.status_code == 200
     assert b"Wrong username or password" in wrong.content
+
     def scrub(response, name):
         return re.sub(rb"[A-Za-z0-9]{64}", b"", response.content.replace(name, b"X"))  # CSRF
 
@@ -68,9 +69,14 @@ def test_password_change_ends_the_users_other_sessions(plain_user):
     here, elsewhere = Client(), Client()
     assert login(here, "paul", PASSWORD).status_code == 302
     assert login(elsewhere, "paul", PASSWORD).status_code == 302
-    response = here.post("/password/", {"old_password": PASSWORD,
-                                        "new_password1": "an even longer secret 42",
-                                        "new_password2": "an even longer secret 42"})
+    response = here.post(
+        "/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "an even longer secret 42",
+            "new_password2": "an even longer secret 42",
+        },
+    )
     assert response.status_code == 302
     assert here.get("/parties/").status_code == 200
     assert elsewhere.get("/parties/").status_code == 302

@@ -44,15 +44,33 @@ def test_the_result_is_a_database_query_without_duplicates(team):
 
 
 def test_fields_outside_the_allow_list_are_unknown(team):
-    for expression in ('password ~ "a"', 'is_superuser = True', 'user_permissions.codename = "x"',
-                       'groups.permissions.codename = "x"'):
+    for expression in (
+        'password ~ "a"',
+        "is_superuser = True",
+        'user_permissions.codename = "x"',
+        'groups.permissions.codename = "x"',
+    ):
         with pytest.raises(ExpressionError, match="Unknown field"):
             validate_followed_by_expression(expression)
 
 
-tokens = st.sampled_from(list('abcdefgimnorstuv_.=!<>~()," 0123456789') + [
-    " and ", " or ", " not ", " in ", "groups.name", "is_active", "username", "True", "None",
-    '"Sales"', "date_joined", "2024-01-01"])
+tokens = st.sampled_from(
+    list('abcdefgimnorstuv_.=!<>~()," 0123456789')
+    + [
+        " and ",
+        " or ",
+        " not ",
+        " in ",
+        "groups.name",
+        "is_active",
+        "username",
+        "True",
+        "None",
+        '"Sales"',
+        "date_joined",
+        "2024-01-01",
+    ]
+)
 text = st.lists(tokens, max_size=25).map("".join)
 
 

@@ -48,8 +48,7 @@ def test_the_new_action_form_marks_party_folders_bold(user_client, plain_user):
 
 def test_a_party_folder_is_created_in_place_from_the_action_form(user_client, plain_user):
     alpha = factories.party(plain_user, name="Alpha")
-    response = user_client.post("/crm/folders/quick/", {"party": alpha.pk,
-                                                        "new_folder_name": "Roof works"})
+    response = user_client.post("/crm/folders/quick/", {"party": alpha.pk, "new_folder_name": "Roof works"})
     assert response.status_code == 200
     folder = Folder.objects.get(name="Roof works")
     assert folder.party == alpha
@@ -69,8 +68,7 @@ def test_deleting_a_folder_with_actions_asks_where_they_go(user_client, plain_us
     assert Folder.objects.filter(pk=folder.pk).exists()
     user_client.post(f"/crm/folders/{folder.pk}/delete/", {"actions": target.pk})
     assert not Folder.objects.filter(pk=folder.pk).exists()
-    assert {a.folder_id for a in Action.objects.filter(pk__in=[a.pk for a in actions])} == {
-        target.pk}
+    assert {a.folder_id for a in Action.objects.filter(pk__in=[a.pk for a in actions])} == {target.pk}
 
 
 def test_deleting_a_folder_can_detach_its_actions(user_client, plain_user):
@@ -81,15 +79,12 @@ def test_deleting_a_folder_can_detach_its_actions(user_client, plain_user):
     assert action.folder is None and Action.objects.filter(pk=action.pk).exists()
 
 
-def test_opportunity_fields_appear_only_with_the_option_and_their_data_is_kept(user_client,
-                                                                             plain_user):
-    folder = factories.folder(plain_user, name="Deal", is_opportunity=True,
-                              budget=Decimal("10000"), probability=40)
+def test_opportunity_fields_appear_only_with_the_option_and_their_data_is_kept(user_client, plain_user):
+    folder = factories.folder(plain_user, name="Deal", is_opportunity=True, budget=Decimal("10000"), probability=40)
     set_options(opportunities_enabled=False)
     page = user_client.get(f"/crm/folders/{folder.pk}/update/").content.decode()
     assert 'name="budget"' not in page
-    user_client.post(f"/crm/folders/{folder.pk}/update/", {"name": "Deal renamed",
-                                                           "version": folder.version})
+    user_client.post(f"/crm/folders/{folder.pk}/update/", {"name": "Deal renamed", "version": folder.version})
     folder.refresh_from_db()
     assert folder.name == "Deal renamed" and folder.budget == Decimal("10000")
     assert user_client.get("/crm/pipeline/").status_code == 404
@@ -100,8 +95,9 @@ def test_opportunity_fields_appear_only_with_the_option_and_their_data_is_kept(u
 
 def test_a_probability_over_100_is_refused_with_a_precise_message(user_client):
     set_options(opportunities_enabled=True)
-    response = user_client.post("/crm/folders/new/", {"name": "Deal", "is_opportunity": "on",
-                                                      "probability": "130", "currency": "EUR"})
+    response = user_client.post(
+        "/crm/folders/new/", {"name": "Deal", "is_opportunity": "on", "probability": "130", "currency": "EUR"}
+    )
     assert response.status_code == 400
     assert "percentage between 0 and 100" in response.content.decode()
 
@@ -111,9 +107,16 @@ def board(plain_user):
     set_options(opportunities_enabled=True)
     stages = list(Stage.objects.all())
     for i in range(6):
-        factories.folder(plain_user, name=f"Deal {i}", is_opportunity=True, stage=stages[i % 2],
-                         budget=Decimal("1000") * (i + 1), probability=50,
-                         expected_close=date(2027, 1 + i % 2, 15), followed_by=plain_user)
+        factories.folder(
+            plain_user,
+            name=f"Deal {i}",
+            is_opportunity=True,
+            stage=stages[i % 2],
+            budget=Decimal("1000") * (i + 1),
+            probability=50,
+            expected_close=date(2027, 1 + i % 2, 15),
+            followed_by=plain_user,
+        )
     return stages
 
 
@@ -144,8 +147,7 @@ def test_only_the_follower_or_a_manager_may_move_an_opportunity(board):
 
 def test_opportunity_status_follows_its_workflow(user_client, board):
     deal = Folder.objects.get(name="Deal 1")
-    user_client.post(f"/crm/folders/{deal.pk}/status/", {"status": "lost",
-                                                         "lost_reason": "Too expensive"})
+    user_client.post(f"/crm/folders/{deal.pk}/status/", {"status": "lost", "lost_reason": "Too expensive"})
     deal.refresh_from_db()
     assert deal.status == "lost" and deal.lost_reason == "Too expensive"
     user_client.post(f"/crm/folders/{deal.pk}/status/", {"status": "won"})

@@ -23,14 +23,19 @@ GOOD_CSV = (
 
 
 def upload(client, content: bytes, name="parties.csv", encoding="utf-8"):
-    return client.post("/parties/import/", {
-        "file": SimpleUploadedFile(name, content), "encoding": encoding})
+    return client.post("/parties/import/", {"file": SimpleUploadedFile(name, content), "encoding": encoding})
 
 
 def mapping_of(response):
-    return {m[0]: m[1] for m in re.findall(
-        r'<select id="map_(\w+)" name="map_\w+"><option value="">—</option>.*?'
-        r'<option value="(\d+)" selected', response.content.decode(), flags=re.S)}
+    return {
+        m[0]: m[1]
+        for m in re.findall(
+            r'<select id="map_(\w+)" name="map_\w+"><option value="">—</option>.*?'
+            r'<option value="(\d+)" selected',
+            response.content.decode(),
+            flags=re.S,
+        )
+    }
 
 
 def check(client, imp, **extra):
@@ -42,8 +47,16 @@ def test_the_dry_run_reports_every_rejected_row_with_its_line_and_reason(manager
     response = upload(manager_client, GOOD_CSV.encode())
     assert response.status_code == 302
     imp = PartyImport.objects.get()
-    assert {"name", "vat_number", "email", "city", "kind", "contact_first_name",
-            "contact_last_name", "contact_function"} <= set(imp.mapping)
+    assert {
+        "name",
+        "vat_number",
+        "email",
+        "city",
+        "kind",
+        "contact_first_name",
+        "contact_last_name",
+        "contact_function",
+    } <= set(imp.mapping)
     response = check(manager_client, imp, check="1")
     page = response.content.decode()
     assert "2 rows will be imported; 3 rows are rejected" in page
@@ -60,8 +73,7 @@ def test_the_import_applies_every_accepted_row_once(manager_client):
     check(manager_client, imp, check="1")
     response = check(manager_client, imp, apply="1")
     assert response.status_code == 302
-    assert sorted(Party.objects.values_list("name", flat=True)) == [
-        "Atelier Lambert", "Boulangerie Dupont"]
+    assert sorted(Party.objects.values_list("name", flat=True)) == ["Atelier Lambert", "Boulangerie Dupont"]
     dupont = Party.objects.get(name="Boulangerie Dupont")
     assert dupont.is_customer and dupont.vat_number == "BE0403170701"
     assert dupont.affiliations.get().function == "Gérante"
@@ -86,11 +98,9 @@ def test_an_import_that_fails_half_way_leaves_nothing(manager_client, monkeypatc
     assert not Party.objects.exists() and not Contact.objects.exists()
 
 
-def test_existing_parties_are_reported_as_duplicates_by_code_vat_and_e_mail(manager_client,
-                                                                          manager_user):
-    factories.party(manager_user, name="Known", code="K1", vat_number="BE0403170701",
-                    email="known@example.be")
-    content = ("code;name;vat;email\nK1;A;;\n;B;BE0403170701;\n;C;;known@example.be\n;D;;\n")
+def test_existing_parties_are_reported_as_duplicates_by_code_vat_and_e_mail(manager_client, manager_user):
+    factories.party(manager_user, name="Known", code="K1", vat_number="BE0403170701", email="known@example.be")
+    content = "code;name;vat;email\nK1;A;;\n;B;BE0403170701;\n;C;;known@example.be\n;D;;\n"
     upload(manager_client, content.encode())
     page = check(manager_client, PartyImport.objects.get(), check="1").content.decode()
     assert "the code K1 already exists" in page
@@ -107,11 +117,14 @@ def test_an_excel_csv_in_windows_1252_asks_for_the_right_encoding(manager_client
     assert upload(manager_client, content, encoding="windows-1252").status_code == 302
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "The file is empty"),
-    (b"\x00\x01\x02\x03binary", "not a text file"),
-    (b"PK\x03\x04garbage", "cannot be read as an XLSX workbook"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "The file is empty"),
+        (b"\x00\x01\x02\x03binary", "not a text file"),
+        (b"PK\x03\x04garbage", "cannot be read as an XLSX workbook"),
+    ],
+)
 def test_unreadable_files_get_a_clear_message(manager_client, content, message):
     response = upload(manager_client, content)
     assert response.status_code in (400, 413) and message in response.content.decode()
@@ -160,5 +173,4 @@ def test_the_export_follows_the_list_filters_in_csv_and_xlsx(user_client, plain_
     assert {r[1] for r in rows[1:]} == {"Supplier One", "'=HYPERLINK(evil)"}
     response = user_client.get("/parties/export.xlsx?kind=supplier")
     sheet = load_workbook(io.BytesIO(response.content)).active
-    assert sorted(r[1] for r in sheet.iter_rows(min_row=2, values_only=True)) == [
-        "'=HYPERLINK(evil)", "Supplier One"]
+    assert sorted(r[1] for r in sheet.iter_rows(min_row=2, values_only=True)) == ["'=HYPERLINK(evil)", "Supplier One"]

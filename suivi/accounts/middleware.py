@@ -46,9 +46,7 @@ class UserLanguageMiddleware:
     def __call__(self, request):
         from django.conf import settings
 
-        language = request.session.get("suivi_language") or translation.get_language_from_request(
-            request
-        )
+        language = request.session.get("suivi_language") or translation.get_language_from_request(request)
         if language not in {code for code, _name in settings.LANGUAGES}:
             language = settings.LANGUAGE_CODE
         translation.activate(language)

@@ -56,16 +56,15 @@ class DevicePreference(models.Model):
     send_via_outlook = models.BooleanField(
         _("send e-mails through Outlook"),
         default=False,
-        help_text=_("S3 — On this device, e-mails written in Suivi go through your Outlook "
-                    "instead of Suivi's own sending."),
+        help_text=_(
+            "S3 — On this device, e-mails written in Suivi go through your Outlook instead of Suivi's own sending."
+        ),
     )
     first_seen = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "device_id"], name="one_preference_per_device")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "device_id"], name="one_preference_per_device")]
         ordering = ["-last_seen"]
 
     def __str__(self) -> str:

@@ -11,9 +11,7 @@ from .models import DevicePreference, Role, User
 
 
 @transaction.atomic
-def create_user(
-    *, acting_user, username: str, password: str | None, role: str = Role.USER, **fields
-) -> User:
+def create_user(*, acting_user, username: str, password: str | None, role: str = Role.USER, **fields) -> User:
     """Create a user with ``role``; administrators also reach the Django admin."""
     if acting_user is not None and not acting_user.is_administrator:
         raise PermissionDenied(_("Only administrators may create users."))
@@ -41,8 +39,13 @@ def change_password(*, acting_user: User, new_password: str, request=None) -> No
 
 @transaction.atomic
 def update_preferences(
-    *, acting_user: User, device_id: str, device_label: str, language: str,
-    sending_method: str, send_via_outlook: bool,
+    *,
+    acting_user: User,
+    device_id: str,
+    device_label: str,
+    language: str,
+    sending_method: str,
+    send_via_outlook: bool,
 ) -> DevicePreference:
     """Save the user's own preferences (language, S7 override) and this device's (S3)."""
     changes = {}
@@ -68,7 +71,6 @@ def update_preferences(
 @transaction.atomic
 def set_language(*, acting_user: User, language: str) -> None:
     if acting_user.language != language:
-        audit.record(acting_user, "update_preferences", acting_user,
-                     {"language": [acting_user.language, language]})
+        audit.record(acting_user, "update_preferences", acting_user, {"language": [acting_user.language, language]})
         acting_user.language = language
         acting_user.save(update_fields=["language"])

@@ -18,8 +18,9 @@ class ActionType(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=60)
     name_nl = models.CharField(_("name (Dutch)"), max_length=60)
     colour = models.CharField(_("colour"), max_length=7, default="#0f5fa8")
-    icon = models.CharField(_("icon"), max_length=8, default="•",
-                            help_text=_("A short symbol or emoji shown before the subject."))
+    icon = models.CharField(
+        _("icon"), max_length=8, default="•", help_text=_("A short symbol or emoji shown before the subject.")
+    )
     default_duration = models.PositiveIntegerField(_("default duration (minutes)"), default=30)
     billable_by_default = models.BooleanField(_("billable by default"), default=False)
     is_calendar_item = models.BooleanField(_("shown on the agenda"), default=False)
@@ -46,7 +47,8 @@ class Stage(models.Model):
     name = models.CharField(_("name"), max_length=60)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     default_probability = models.PositiveSmallIntegerField(
-        _("default probability (%)"), default=10, validators=[MaxValueValidator(100)])
+        _("default probability (%)"), default=10, validators=[MaxValueValidator(100)]
+    )
 
     class Meta:
         verbose_name = _("stage")
@@ -66,8 +68,7 @@ class OpportunityStatus(models.TextChoices):
 
 # Status workflows are data: from a status, the statuses one may move to.
 OPPORTUNITY_TRANSITIONS = {
-    OpportunityStatus.OPEN: {OpportunityStatus.WON, OpportunityStatus.LOST,
-                             OpportunityStatus.ABANDONED},
+    OpportunityStatus.OPEN: {OpportunityStatus.WON, OpportunityStatus.LOST, OpportunityStatus.ABANDONED},
     OpportunityStatus.WON: {OpportunityStatus.OPEN},
     OpportunityStatus.LOST: {OpportunityStatus.OPEN},
     OpportunityStatus.ABANDONED: {OpportunityStatus.OPEN},
@@ -79,12 +80,18 @@ class Folder(models.Model):
     *party folder*. With opportunity management on (S6) it also carries opportunity fields."""
 
     name = models.CharField(_("name"), max_length=150)
-    party = models.ForeignKey(Party, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="folders", verbose_name=_("party"))
+    party = models.ForeignKey(
+        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="folders", verbose_name=_("party")
+    )
     description = models.TextField(_("description"), blank=True)
-    followed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+",
-                                    verbose_name=_("followed by"))
+    followed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("followed by"),
+    )
     archived = models.BooleanField(_("archived"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -92,15 +99,24 @@ class Folder(models.Model):
     # --- opportunity (S6) -------------------------------------------------------------------
     is_opportunity = models.BooleanField(_("opportunity"), default=False)
     opportunity_type = models.CharField(_("type"), max_length=60, blank=True)
-    budget = models.DecimalField(_("budget"), max_digits=12, decimal_places=2, null=True,
-                                 blank=True, validators=[MinValueValidator(Decimal("0"))])
+    budget = models.DecimalField(
+        _("budget"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
     probability = models.PositiveSmallIntegerField(
-        _("probability (%)"), null=True, blank=True, validators=[MaxValueValidator(100)])
-    status = models.CharField(_("status"), max_length=10, choices=OpportunityStatus.choices,
-                              default=OpportunityStatus.OPEN)
-    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="folders", verbose_name=_("stage"))
+        _("probability (%)"), null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=OpportunityStatus.choices, default=OpportunityStatus.OPEN
+    )
+    stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="folders", verbose_name=_("stage")
+    )
     expected_close = models.DateField(_("expected close date"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=80, blank=True)
     lost_reason = models.CharField(_("lost reason"), max_length=200, blank=True)
@@ -152,39 +168,56 @@ class Action(models.Model):
     """One exchange or task with a third party: a call, meeting, e-mail, letter, visit, note…"""
 
     subject = models.CharField(_("subject"), max_length=200)
-    description = models.TextField(_("description"), blank=True,
-                                   help_text=_("Rich text; scripts and unsafe markup are removed."))
-    action_type = models.ForeignKey(ActionType, on_delete=models.PROTECT, related_name="actions",
-                                    verbose_name=_("type"))
-    party = models.ForeignKey(Party, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="actions", verbose_name=_("party"))
-    contacts = models.ManyToManyField(Contact, blank=True, related_name="actions",
-                                      verbose_name=_("contacts"))
-    folder = models.ForeignKey(Folder, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="actions", verbose_name=_("folder"))
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("Rich text; scripts and unsafe markup are removed.")
+    )
+    action_type = models.ForeignKey(
+        ActionType, on_delete=models.PROTECT, related_name="actions", verbose_name=_("type")
+    )
+    party = models.ForeignKey(
+        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="actions", verbose_name=_("party")
+    )
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="actions", verbose_name=_("contacts"))
+    folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.PROTECT, related_name="actions", verbose_name=_("folder")
+    )
     start = models.DateTimeField(_("start"), null=True, blank=True)
     end = models.DateTimeField(_("end"), null=True, blank=True)
     due_date = models.DateField(_("due date"), null=True, blank=True)
     all_day = models.BooleanField(_("all day"), default=False)
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=ActionStatus.choices,
-                              default=ActionStatus.TODO)
-    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices,
-                                                default=Priority.NORMAL)
-    followed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="followed_actions",
-                                    verbose_name=_("followed by"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("created by"))
-    private = models.BooleanField(_("private"), default=False,
-                                  help_text=_("Only you, the follower and managers see it."))
+    status = models.CharField(_("status"), max_length=10, choices=ActionStatus.choices, default=ActionStatus.TODO)
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    followed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="followed_actions",
+        verbose_name=_("followed by"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
+    )
+    private = models.BooleanField(
+        _("private"), default=False, help_text=_("Only you, the follower and managers see it.")
+    )
     # --- billing group (billed later by the billing app) -------------------------------------
     billable = models.BooleanField(_("billable"), default=False)
-    bill_quantity = models.DecimalField(_("hours to bill"), max_digits=8, decimal_places=2,
-                                        null=True, blank=True,
-                                        validators=[MinValueValidator(Decimal("0"))])
-    unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2, null=True,
-                                     blank=True, validators=[MinValueValidator(Decimal("0"))])
+    bill_quantity = models.DecimalField(
+        _("hours to bill"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    unit_price = models.DecimalField(
+        _("unit price"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
     invoice_text = models.CharField(_("invoice text"), max_length=200, blank=True)
     # --- bookkeeping -----------------------------------------------------------------------
     when = models.DateTimeField(editable=False, db_index=False)  # start, or due date, or creation

@@ -32,8 +32,11 @@ def visible_actions(user) -> QuerySet[Action]:
 def access_action(user, action_id) -> Action:
     """The action ``action_id`` if ``user`` may see it; 404 otherwise (private ones included)."""
     try:
-        return visible_actions(user).select_related(
-            "action_type", "party", "folder", "followed_by", "created_by").get(pk=int(action_id))
+        return (
+            visible_actions(user)
+            .select_related("action_type", "party", "folder", "followed_by", "created_by")
+            .get(pk=int(action_id))
+        )
     except (Action.DoesNotExist, ValueError, TypeError) as e:
         raise Http404 from e
 
@@ -52,8 +55,21 @@ class ActionSchema(ExpressionSchema):
 
     include = (Action, ActionType, Party, Folder, get_user_model())
     fields = {
-        Action: ["subject", "status", "priority", "start", "end", "due_date", "billable",
-                 "private", "created_at", "action_type", "party", "folder", "followed_by"],
+        Action: [
+            "subject",
+            "status",
+            "priority",
+            "start",
+            "end",
+            "due_date",
+            "billable",
+            "private",
+            "created_at",
+            "action_type",
+            "party",
+            "folder",
+            "followed_by",
+        ],
         ActionType: ["name_fr", "name_en", "name_nl"],
         Party: ["name", "code", "city"],
         Folder: ["name", "status"],
@@ -87,11 +103,16 @@ class ActionFilters:
                 return None
 
         status = params.get("status", "")
-        return cls(followed_by=integer("followed_by"), action_type=integer("action_type"),
-                   status=status if status in {"todo", "done", "cancelled"} else "",
-                   party=integer("party"), folder=integer("folder"),
-                   period_from=day("from"), period_to=day("to"),
-                   query=params.get("query", "")[:2000])
+        return cls(
+            followed_by=integer("followed_by"),
+            action_type=integer("action_type"),
+            status=status if status in {"todo", "done", "cancelled"} else "",
+            party=integer("party"),
+            folder=integer("folder"),
+            period_from=day("from"),
+            period_to=day("to"),
+            query=params.get("query", "")[:2000],
+        )
 
 
 def action_list(user, filters: ActionFilters) -> QuerySet[Action]:
@@ -117,6 +138,7 @@ def with_action_relations(qs: QuerySet[Action]) -> QuerySet[Action]:
 
 
 # --- keyset pagination: page 1,000 costs what page 1 does ---------------------------------------
+
 
 def encode_cursor(action: Action) -> str:
     raw = json.dumps([action.when.isoformat(), action.pk]).encode()
@@ -152,14 +174,18 @@ def action_page(qs: QuerySet[Action], cursor: str = "", size: int = 50) -> Actio
 
 # --- folders ----------------------------------------------------------------------------------
 
+
 def folder_choices(party_id: int | None = None) -> list[Folder]:
     """Folders a picker offers: the party's own folders first (shown in bold), then the general
     folders. Other parties' folders are not offered."""
     folders = Folder.objects.filter(archived=False).filter(
-        Q(party__isnull=True) | Q(party_id=party_id) if party_id else Q(party__isnull=True))
-    return list(folders.annotate(own=Case(When(party__isnull=False, then=Value(0)),
-                                          default=Value(1), output_field=IntegerField()))
-                .order_by("own", "name", "id"))
+        Q(party__isnull=True) | Q(party_id=party_id) if party_id else Q(party__isnull=True)
+    )
+    return list(
+        folders.annotate(
+            own=Case(When(party__isnull=False, then=Value(0)), default=Value(1), output_field=IntegerField())
+        ).order_by("own", "name", "id")
+    )
 
 
 def folder_list(user, *, q: str = "", party_id: int | None = None) -> QuerySet[Folder]:
@@ -169,11 +195,12 @@ def folder_list(user, *, q: str = "", party_id: int | None = None) -> QuerySet[F
     if q:
         qs = qs.filter(name__icontains=q)
     return qs.annotate(action_count=Count("actions")).order_by(
-        Case(When(party__isnull=False, then=Value(0)), default=Value(1),
-             output_field=IntegerField()), "name", "id")
+        Case(When(party__isnull=False, then=Value(0)), default=Value(1), output_field=IntegerField()), "name", "id"
+    )
 
 
 # --- party timeline -----------------------------------------------------------------------------
+
 
 def party_timeline(user, party: Party, cursor: str = "", size: int = 25) -> ActionPage:
     qs = with_action_relations(visible_actions(user).filter(party=party)).order_by("-when", "-id")
@@ -181,6 +208,7 @@ def party_timeline(user, party: Party, cursor: str = "", size: int = 25) -> Acti
 
 
 # --- pipeline -----------------------------------------------------------------------------------
+
 
 @dataclass
 class Column:
@@ -192,39 +220,37 @@ class Column:
 
 def pipeline(user, *, followed_by: int | None = None, limit_per_stage: int = 200) -> list[Column]:
     """Open opportunities by stage, with column totals of budget and weighted amount."""
-    opportunities = Folder.objects.filter(is_opportunity=True, status=OpportunityStatus.OPEN,
-                                          archived=False)
+    opportunities = Folder.objects.filter(is_opportunity=True, status=OpportunityStatus.OPEN, archived=False)
     if followed_by:
         opportunities = opportunities.filter(followed_by_id=followed_by)
     stages = list(Stage.objects.all())
-    totals = {row["stage"]: row for row in opportunities.values("stage").annotate(
-        budget=Sum("budget"), n=Count("id"))}
+    totals = {row["stage"]: row for row in opportunities.values("stage").annotate(budget=Sum("budget"), n=Count("id"))}
     weighted = {}
     for row in opportunities.values("stage", "budget", "probability").iterator():
         if row["budget"] is not None and row["probability"] is not None:
-            weighted[row["stage"]] = weighted.get(row["stage"], 0) + (
-                row["budget"] * row["probability"] / 100)
+            weighted[row["stage"]] = weighted.get(row["stage"], 0) + (row["budget"] * row["probability"] / 100)
     columns = []
     for stage in stages:
-        cards = list(opportunities.filter(stage=stage).select_related("party", "followed_by")
-                     .order_by("expected_close", "id")[:limit_per_stage])
+        cards = list(
+            opportunities.filter(stage=stage)
+            .select_related("party", "followed_by")
+            .order_by("expected_close", "id")[:limit_per_stage]
+        )
         total = totals.get(stage.pk, {})
-        columns.append(Column(stage, cards, total.get("budget") or 0,
-                              round(weighted.get(stage.pk, 0), 2)))
+        columns.append(Column(stage, cards, total.get("budget") or 0, round(weighted.get(stage.pk, 0), 2)))
     return columns
 
 
 def forecast(user, *, followed_by: int | None = None) -> list[dict]:
     """Open opportunities by month of expected close: count, budget, weighted amount."""
-    opportunities = Folder.objects.filter(is_opportunity=True, status=OpportunityStatus.OPEN,
-                                          expected_close__isnull=False)
+    opportunities = Folder.objects.filter(
+        is_opportunity=True, status=OpportunityStatus.OPEN, expected_close__isnull=False
+    )
     if followed_by:
         opportunities = opportunities.filter(followed_by_id=followed_by)
     months: dict = {}
-    for row in opportunities.annotate(month=TruncMonth("expected_close")).values(
-            "month", "budget", "probability"):
-        m = months.setdefault(row["month"], {"month": row["month"], "count": 0, "budget": 0,
-                                             "weighted": 0})
+    for row in opportunities.annotate(month=TruncMonth("expected_close")).values("month", "budget", "probability"):
+        m = months.setdefault(row["month"], {"month": row["month"], "count": 0, "budget": 0, "weighted": 0})
         m["count"] += 1
         if row["budget"] is not None:
             m["budget"] += row["budget"]

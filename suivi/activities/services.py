@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 
 from suivi.accounts.queries import followed_by_choices
 from suivi.core import audit
-from suivi.core.errors import ConflictError, PermissionDenied, SuiviError
+from suivi.core.errors import InvalidInput as InvalidAction
+from suivi.core.errors import PermissionDenied, SuiviError, check_version
 from suivi.core.gates import company_settings
 from suivi.lib.html import sanitise
 
@@ -26,14 +27,6 @@ from .models import (
 Errors = dict[str, str]
 
 
-class InvalidAction(SuiviError):
-    """Values refused; ``errors`` maps each field to its message."""
-
-    def __init__(self, errors: Errors):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
 def _when(action: Action) -> datetime:
     if action.start:
         return action.start
@@ -48,31 +41,37 @@ def _check_action(action: Action, contacts, *, previous_follower_id: int | None)
         errors["subject"] = _("An action needs a subject.")
     elif len(action.subject) > 200:
         errors["subject"] = _("At most %(limit)s characters (you typed %(count)s).") % {
-            "limit": 200, "count": len(action.subject)}
+            "limit": 200,
+            "count": len(action.subject),
+        }
     if action.start and action.end and action.end < action.start:
         errors["end"] = _("The end (%(end)s) is before the start (%(start)s).") % {
             "end": timezone.localtime(action.end).strftime("%d/%m/%Y %H:%M"),
-            "start": timezone.localtime(action.start).strftime("%d/%m/%Y %H:%M")}
-    foreign = [c for c in contacts if action.party_id is None or
-               not c.affiliations.filter(party_id=action.party_id).exists()]
+            "start": timezone.localtime(action.start).strftime("%d/%m/%Y %H:%M"),
+        }
+    foreign = [
+        c for c in contacts if action.party_id is None or not c.affiliations.filter(party_id=action.party_id).exists()
+    ]
     if foreign:
         errors["contacts"] = _("%(names)s does not work at %(party)s.") % {
             "names": ", ".join(str(c) for c in foreign),
-            "party": action.party.name if action.party_id else _("the chosen party (none)")}
+            "party": action.party.name if action.party_id else _("the chosen party (none)"),
+        }
     if action.folder_id and action.folder.party_id and action.folder.party_id != action.party_id:
-        errors["folder"] = _("The folder “%(folder)s” belongs to %(party)s, not to this "
-                             "action's party.") % {"folder": action.folder.name,
-                                                   "party": action.folder.party.name}
+        errors["folder"] = _("The folder “%(folder)s” belongs to %(party)s, not to this action's party.") % {
+            "folder": action.folder.name,
+            "party": action.folder.party.name,
+        }
     follower = action.followed_by
     if follower is None:
         errors["followed_by"] = _("Choose who follows this action.")
     elif follower.pk != previous_follower_id:
         if not follower.is_active:
-            errors["followed_by"] = _("%(user)s is no longer an active user; choose someone "
-                                      "else.") % {"user": follower}
+            errors["followed_by"] = _("%(user)s is no longer an active user; choose someone else.") % {"user": follower}
         elif not followed_by_choices(company_settings()).filter(pk=follower.pk).exists():
-            errors["followed_by"] = _("%(user)s is not among the users who may follow actions "
-                                      "(company setting “Followed by”).") % {"user": follower}
+            errors["followed_by"] = _(
+                "%(user)s is not among the users who may follow actions (company setting “Followed by”)."
+            ) % {"user": follower}
     for name in ("bill_quantity", "unit_price"):
         value = getattr(action, name)
         if value is not None and value < 0:
@@ -98,19 +97,28 @@ def create_action(*, acting_user, values: dict[str, Any], contacts=()) -> Action
 
 
 def _editable(acting_user, action: Action) -> None:
-    if action.private and acting_user.pk not in (action.followed_by_id, action.created_by_id) \
-            and not acting_user.is_manager:
+    if (
+        action.private
+        and acting_user.pk not in (action.followed_by_id, action.created_by_id)
+        and not acting_user.is_manager
+    ):
         raise PermissionDenied(_("This action is private."))
 
 
 @transaction.atomic
-def update_action(*, acting_user, action: Action, values: dict[str, Any], contacts=None,
-                  expected_version: int | None = None) -> Action:
+def update_action(
+    *, acting_user, action: Action, values: dict[str, Any], contacts=None, expected_version: int | None = None
+) -> Action:
     action = Action.objects.select_for_update().get(pk=action.pk)
     _editable(acting_user, action)
-    if expected_version is not None and action.version != int(expected_version):
-        raise ConflictError(_("This action was changed by someone else while you were editing "
-                              "it. Your changes were not saved: reload to see theirs."))
+    check_version(
+        action,
+        expected_version,
+        _(
+            "This action was changed by someone else while you were editing it. Your changes were "
+            "not saved: reload to see theirs."
+        ),
+    )
     previous_follower_id = action.followed_by_id
     if "description" in values:
         values["description"] = sanitise(values["description"])
@@ -143,8 +151,10 @@ def set_action_status(*, acting_user, action: Action, status: str) -> Action:
     if status == action.status:
         return action
     if status not in ACTION_TRANSITIONS.get(action.status, set()):
-        raise SuiviError(_("An action that is %(from)s cannot become %(to)s.") % {
-            "from": ActionStatus(action.status).label, "to": ActionStatus(status).label})
+        raise SuiviError(
+            _("An action that is %(from)s cannot become %(to)s.")
+            % {"from": ActionStatus(action.status).label, "to": ActionStatus(status).label}
+        )
     audit.record(acting_user, "status", action, {"status": [action.status, status]})
     action.status = status
     action.version += 1
@@ -155,14 +165,12 @@ def set_action_status(*, acting_user, action: Action, status: str) -> Action:
 @transaction.atomic
 def bulk_reassign(*, acting_user, actions, followed_by) -> int:
     """Give ``actions`` to ``followed_by``; returns how many changed."""
-    if not followed_by.is_active or not followed_by_choices(company_settings()).filter(
-            pk=followed_by.pk).exists():
+    if not followed_by.is_active or not followed_by_choices(company_settings()).filter(pk=followed_by.pk).exists():
         raise SuiviError(_("%(user)s may not follow actions.") % {"user": followed_by})
     count = 0
     for action in actions:
         if action.followed_by_id != followed_by.pk:
-            update_action(acting_user=acting_user, action=action,
-                          values={"followed_by": followed_by})
+            update_action(acting_user=acting_user, action=action, values={"followed_by": followed_by})
             count += 1
     return count
 
@@ -179,8 +187,17 @@ def bulk_close(*, acting_user, actions) -> int:
 
 # --- folders -----------------------------------------------------------------------------------
 
-OPPORTUNITY_FIELDS = ("is_opportunity", "opportunity_type", "budget", "currency", "probability",
-                      "stage", "expected_close", "source", "lost_reason")
+OPPORTUNITY_FIELDS = (
+    "is_opportunity",
+    "opportunity_type",
+    "budget",
+    "currency",
+    "probability",
+    "stage",
+    "expected_close",
+    "source",
+    "lost_reason",
+)
 
 
 def _check_folder(folder: Folder) -> Errors:
@@ -209,15 +226,13 @@ def create_folder(*, acting_user, values: dict[str, Any]) -> Folder:
 
 
 @transaction.atomic
-def update_folder(*, acting_user, folder: Folder, values: dict[str, Any],
-                  expected_version: int | None = None) -> Folder:
+def update_folder(
+    *, acting_user, folder: Folder, values: dict[str, Any], expected_version: int | None = None
+) -> Folder:
     folder = Folder.objects.select_for_update().get(pk=folder.pk)
-    if expected_version is not None and folder.version != int(expected_version):
-        raise ConflictError(_("This folder was changed by someone else meanwhile. Reload it."))
-    if "party" in values and values["party"] != folder.party and folder.actions.exclude(
-            party=values["party"]).exists():
-        raise InvalidAction({"party": _("This folder holds actions of another party; move them "
-                                        "first.")})
+    check_version(folder, expected_version, _("This folder was changed by someone else meanwhile. Reload it."))
+    if "party" in values and values["party"] != folder.party and folder.actions.exclude(party=values["party"]).exists():
+        raise InvalidAction({"party": _("This folder holds actions of another party; move them first.")})
     changes = audit.diff(folder, values)
     for name, value in values.items():
         setattr(folder, name, value)
@@ -232,27 +247,29 @@ def update_folder(*, acting_user, folder: Folder, values: dict[str, Any],
 
 
 @transaction.atomic
-def delete_folder(*, acting_user, folder: Folder, move_to: Folder | None = None,
-                  detach: bool = False) -> int:
+def delete_folder(*, acting_user, folder: Folder, move_to: Folder | None = None, detach: bool = False) -> int:
     """Delete a folder. Its actions are moved to ``move_to`` or detached (``detach=True``);
     with neither, a folder that holds actions is refused: nothing is lost silently."""
     folder = Folder.objects.select_for_update().get(pk=folder.pk)
     actions = list(folder.actions.all())
     if actions and move_to is None and not detach:
-        raise SuiviError(_("The folder “%(folder)s” holds %(count)s actions: choose where to move "
-                           "them, or detach them.") % {"folder": folder, "count": len(actions)})
+        raise SuiviError(
+            _("The folder “%(folder)s” holds %(count)s actions: choose where to move them, or detach them.")
+            % {"folder": folder, "count": len(actions)}
+        )
     if move_to is not None:
         if move_to.pk == folder.pk:
             raise SuiviError(_("Choose another folder to move the actions to."))
         if move_to.party_id and any(a.party_id != move_to.party_id for a in actions):
-            raise SuiviError(_("“%(folder)s” belongs to %(party)s; some actions are of another "
-                               "party.") % {"folder": move_to, "party": move_to.party})
+            raise SuiviError(
+                _("“%(folder)s” belongs to %(party)s; some actions are of another party.")
+                % {"folder": move_to, "party": move_to.party}
+            )
     for action in actions:
         action.folder = move_to
         action.version += 1
         action.save(update_fields=["folder", "version", "updated_at"])
-        audit.record(acting_user, "move", action, {"folder": [folder.name,
-                                                              move_to.name if move_to else None]})
+        audit.record(acting_user, "move", action, {"folder": [folder.name, move_to.name if move_to else None]})
     audit.record(acting_user, "delete", folder, {"actions": [len(actions), 0]})
     folder.delete()
     return len(actions)
@@ -262,18 +279,19 @@ def delete_folder(*, acting_user, folder: Folder, move_to: Folder | None = None,
 def move_to_stage(*, acting_user, folder: Folder, stage: Stage) -> Folder:
     """Move an opportunity to ``stage`` (pipeline board); the probability follows the stage."""
     if not acting_user.is_manager and folder.followed_by_id not in (None, acting_user.pk):
-        raise PermissionDenied(_("Only the follower of this opportunity or a manager may move "
-                                 "it."))
-    return update_folder(acting_user=acting_user, folder=folder, values={
-        "stage": stage, "probability": stage.default_probability})
+        raise PermissionDenied(_("Only the follower of this opportunity or a manager may move it."))
+    return update_folder(
+        acting_user=acting_user, folder=folder, values={"stage": stage, "probability": stage.default_probability}
+    )
 
 
 @transaction.atomic
-def set_opportunity_status(*, acting_user, folder: Folder, status: str,
-                           lost_reason: str = "") -> Folder:
+def set_opportunity_status(*, acting_user, folder: Folder, status: str, lost_reason: str = "") -> Folder:
     if status not in OPPORTUNITY_TRANSITIONS.get(folder.status, set()) and status != folder.status:
-        raise SuiviError(_("An opportunity that is %(from)s cannot become %(to)s.") % {
-            "from": OpportunityStatus(folder.status).label, "to": OpportunityStatus(status).label})
+        raise SuiviError(
+            _("An opportunity that is %(from)s cannot become %(to)s.")
+            % {"from": OpportunityStatus(folder.status).label, "to": OpportunityStatus(status).label}
+        )
     values: dict[str, Any] = {"status": status}
     if status == OpportunityStatus.LOST:
         values["lost_reason"] = lost_reason

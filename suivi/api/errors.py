@@ -4,18 +4,15 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
-from suivi.core.errors import ConflictError, PermissionDenied
+from suivi.core.errors import ConflictError, InvalidInput, PermissionDenied
 from suivi.core.expressions import ExpressionError
-from suivi.activities.services import InvalidAction
-from suivi.parties.services import InvalidValues
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, (InvalidValues, InvalidAction)):
+    if isinstance(exc, InvalidInput):
         return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ExpressionError):
-        return Response({"errors": {"followed_by_expression": exc.message}},
-                        status=status.HTTP_400_BAD_REQUEST)
+        return Response({"errors": {"followed_by_expression": exc.message}}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ConflictError):
         return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, PermissionDenied):

@@ -13,8 +13,7 @@ class CrmEnabled(BasePermission):
     level = CrmLevel.BASIC
 
     def has_permission(self, request, view):
-        reason = refusal(company_settings(request._request), getattr(view, "crm_level",
-                                                                       self.level))
+        reason = refusal(company_settings(request._request), getattr(view, "crm_level", self.level))
         if reason:
             raise NotFound(reason)
         return True

@@ -6,9 +6,23 @@ from suivi.core.models import CompanySettings
 from suivi.core.services import EDITABLE_SETTINGS
 from suivi.parties.models import Affiliation, Category, Contact, Party
 
-PARTY_FIELDS = ["code", "name", "is_customer", "is_supplier", "is_prospect", "vat_number", "email",
-                "phone", "website", "street", "postal_code", "city", "country", "language",
-                "notes"]
+PARTY_FIELDS = [
+    "code",
+    "name",
+    "is_customer",
+    "is_supplier",
+    "is_prospect",
+    "vat_number",
+    "email",
+    "phone",
+    "website",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "language",
+    "notes",
+]
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -20,17 +34,13 @@ class CategorySerializer(serializers.ModelSerializer):
 class PartySerializer(serializers.ModelSerializer):
     """Field checks are the service's (suivi.parties.validation): the serializer only carries."""
 
-    categories = serializers.PrimaryKeyRelatedField(many=True, queryset=Category.objects.all(),
-                                                    required=False)
-    sales_rep = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False,
-                                                   allow_null=True)
-    version = serializers.IntegerField(required=False,
-                                       help_text="The version you read; a mismatch answers 409.")
+    categories = serializers.PrimaryKeyRelatedField(many=True, queryset=Category.objects.all(), required=False)
+    sales_rep = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False, allow_null=True)
+    version = serializers.IntegerField(required=False, help_text="The version you read; a mismatch answers 409.")
 
     class Meta:
         model = Party
-        fields = ["id", *PARTY_FIELDS, "categories", "sales_rep", "archived", "created_at",
-                  "updated_at", "version"]
+        fields = ["id", *PARTY_FIELDS, "categories", "sales_rep", "archived", "created_at", "updated_at", "version"]
         read_only_fields = ["archived", "created_at", "updated_at"]
         extra_kwargs = {name: {"validators": [], "required": False} for name in PARTY_FIELDS}
         extra_kwargs["name"] = {"required": True, "validators": []}
@@ -43,8 +53,7 @@ class PartySerializer(serializers.ModelSerializer):
             field = fields[name]
             if isinstance(field, serializers.CharField):
                 field.max_length = None
-                field.validators = [v for v in field.validators
-                                    if "MaxLength" not in v.__class__.__name__]
+                field.validators = [v for v in field.validators if "MaxLength" not in v.__class__.__name__]
         return fields
 
 
@@ -57,16 +66,33 @@ class AffiliationSerializer(serializers.ModelSerializer):
 class ContactSerializer(serializers.ModelSerializer):
     affiliations = AffiliationSerializer(many=True, read_only=True)
     party = serializers.PrimaryKeyRelatedField(
-        queryset=Party.objects.all(), write_only=True, required=False,
-        help_text="On creation: a party the contact works at.")
+        queryset=Party.objects.all(),
+        write_only=True,
+        required=False,
+        help_text="On creation: a party the contact works at.",
+    )
     function = serializers.CharField(write_only=True, required=False, allow_blank=True)
     version = serializers.IntegerField(required=False)
 
     class Meta:
         model = Contact
-        fields = ["id", "first_name", "last_name", "email", "phone", "mobile", "language", "notes",
-                  "archived", "affiliations", "party", "function", "created_at", "updated_at",
-                  "version"]
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "mobile",
+            "language",
+            "notes",
+            "archived",
+            "affiliations",
+            "party",
+            "function",
+            "created_at",
+            "updated_at",
+            "version",
+        ]
         read_only_fields = ["archived", "created_at", "updated_at"]
 
     def get_fields(self):
@@ -112,10 +138,32 @@ class ActionSerializer(serializers.ModelSerializer):
         from suivi.activities.models import Action
 
         model = Action
-        fields = ["id", "subject", "description", "action_type", "party", "contacts", "folder",
-                  "start", "end", "due_date", "all_day", "duration_minutes", "status", "priority",
-                  "followed_by", "created_by", "private", "billable", "bill_quantity",
-                  "unit_price", "invoice_text", "created_at", "updated_at", "version"]
+        fields = [
+            "id",
+            "subject",
+            "description",
+            "action_type",
+            "party",
+            "contacts",
+            "folder",
+            "start",
+            "end",
+            "due_date",
+            "all_day",
+            "duration_minutes",
+            "status",
+            "priority",
+            "followed_by",
+            "created_by",
+            "private",
+            "billable",
+            "bill_quantity",
+            "unit_price",
+            "invoice_text",
+            "created_at",
+            "updated_at",
+            "version",
+        ]
         read_only_fields = ["status", "created_by", "created_at", "updated_at"]
         extra_kwargs = {"subject": {"validators": []}}
 
@@ -128,9 +176,25 @@ class FolderSerializer(serializers.ModelSerializer):
         from suivi.activities.models import Folder
 
         model = Folder
-        fields = ["id", "name", "party", "description", "followed_by", "archived",
-                  "is_opportunity", "opportunity_type", "budget", "currency", "probability",
-                  "status", "stage", "expected_close", "source", "lost_reason", "weighted_amount",
-                  "version"]
+        fields = [
+            "id",
+            "name",
+            "party",
+            "description",
+            "followed_by",
+            "archived",
+            "is_opportunity",
+            "opportunity_type",
+            "budget",
+            "currency",
+            "probability",
+            "status",
+            "stage",
+            "expected_close",
+            "source",
+            "lost_reason",
+            "weighted_amount",
+            "version",
+        ]
         read_only_fields = ["archived", "status"]
         extra_kwargs = {"probability": {"max_value": None, "min_value": None}}

@@ -24,9 +24,9 @@ from suivi.parties.queries import ContactFilters, access_contact, access_party, 
 from .permissions import CrmEnabled, IsAdministratorOrReadOnly
 from .serializers import (
     ActionSerializer,
-    FolderSerializer,
     CompanySettingsSerializer,
     ContactSerializer,
+    FolderSerializer,
     PartySerializer,
     TokenRequestSerializer,
     TokenSerializer,
@@ -34,8 +34,12 @@ from .serializers import (
 )
 
 
-@extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer},
-               auth=[], summary="Exchange a username and password for an API token")
+@extend_schema(
+    request=TokenRequestSerializer,
+    responses={200: TokenSerializer},
+    auth=[],
+    summary="Exchange a username and password for an API token",
+)
 @api_view(["POST"])
 @permission_classes([AllowAny])
 @throttle_classes([])
@@ -43,8 +47,11 @@ def obtain_token(request):
     serializer = TokenRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     try:
-        user = authenticate(request._request, username=serializer.validated_data["username"],
-                            password=serializer.validated_data["password"])
+        user = authenticate(
+            request._request,
+            username=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
+        )
     except AxesBackendPermissionDenied:
         user = None
     if user is None or not user.is_active:
@@ -60,8 +67,16 @@ class PartyFilter(filters.FilterSet):
 
     class Meta:
         model = Party
-        fields = ["is_customer", "is_supplier", "is_prospect", "archived", "categories", "country",
-                  "code", "vat_number"]
+        fields = [
+            "is_customer",
+            "is_supplier",
+            "is_prospect",
+            "archived",
+            "categories",
+            "country",
+            "code",
+            "vat_number",
+        ]
 
     def filter_q(self, queryset, name, value):
         from suivi.parties.queries import _matching_words
@@ -69,8 +84,14 @@ class PartyFilter(filters.FilterSet):
         return _matching_words(queryset, value)
 
 
-class PartyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                   mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class PartyViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Parties. DELETE archives (a party with history is never deleted)."""
 
     serializer_class = PartySerializer
@@ -96,14 +117,21 @@ class PartyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     def perform_create(self, serializer):
         values, categories = self._values(serializer)
         serializer.instance = party_services.create_party(
-            acting_user=self.request.user, values=values, categories=categories or (),
-            default_country=company_settings(self.request._request).country)
+            acting_user=self.request.user,
+            values=values,
+            categories=categories or (),
+            default_country=company_settings(self.request._request).country,
+        )
 
     def perform_update(self, serializer):
         values, categories = self._values(serializer)
         serializer.instance = party_services.update_party(
-            acting_user=self.request.user, party=serializer.instance, values=values,
-            categories=categories, expected_version=serializer.validated_data.get("version"))
+            acting_user=self.request.user,
+            party=serializer.instance,
+            values=values,
+            categories=categories,
+            expected_version=serializer.validated_data.get("version"),
+        )
 
     def perform_destroy(self, instance):
         if not self.request.user.is_manager:
@@ -113,8 +141,13 @@ class PartyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         party_services.archive_party(acting_user=self.request.user, party=instance)
 
 
-class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class ContactViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     serializer_class = ContactSerializer
     filterset_fields = ["archived", "language"]
     ordering_fields = ["name_key", "created_at", "updated_at"]
@@ -122,9 +155,12 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
     def get_queryset(self):
         params = self.request.query_params
-        return contact_list(self.request.user, ContactFilters.from_params(
-            {"q": params.get("q", ""), "party": params.get("party"),
-             "archived": params.get("archived", "")}))
+        return contact_list(
+            self.request.user,
+            ContactFilters.from_params(
+                {"q": params.get("q", ""), "party": params.get("party"), "archived": params.get("archived", "")}
+            ),
+        )
 
     def get_object(self):
         return access_contact(self.request.user, self.kwargs["pk"])
@@ -135,16 +171,23 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         function = data.pop("function", "")
         data.pop("version", None)
         serializer.instance = party_services.create_contact(
-            acting_user=self.request.user, values=data, party=party, function=function,
-            default_country=company_settings(self.request._request).country)
+            acting_user=self.request.user,
+            values=data,
+            party=party,
+            function=function,
+            default_country=company_settings(self.request._request).country,
+        )
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         for name in ("party", "function", "version"):
             data.pop(name, None)
         serializer.instance = party_services.update_contact(
-            acting_user=self.request.user, contact=serializer.instance, values=data,
-            expected_version=serializer.validated_data.get("version"))
+            acting_user=self.request.user,
+            contact=serializer.instance,
+            values=data,
+            expected_version=serializer.validated_data.get("version"),
+        )
 
 
 class UserViewSet(viewsets.ReadOnlyModelViewSet):
@@ -168,22 +211,24 @@ class CompanySettingsView(APIView):
 
     @extend_schema(request=CompanySettingsSerializer, responses=CompanySettingsSerializer)
     def patch(self, request):
-        serializer = CompanySettingsSerializer(company_settings(request._request),
-                                               data=request.data, partial=True)
+        serializer = CompanySettingsSerializer(company_settings(request._request), data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         version = values.pop("version", None)
-        obj = core_services.update_company_settings(acting_user=request.user, values=values,
-                                                    expected_version=version)
+        obj = core_services.update_company_settings(acting_user=request.user, values=values, expected_version=version)
         return Response(CompanySettingsSerializer(obj).data, status=status.HTTP_200_OK)
-
-
 
 
 # --- CRM (behind the S1 gate) ----------------------------------------------------------------
 
-class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                    mixins.UpdateModelMixin, viewsets.GenericViewSet):
+
+class ActionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     """Actions the caller may see (private ones only to their creator, follower and managers).
     ``?query=`` takes an expression; the other filters as on the action list."""
 
@@ -195,8 +240,9 @@ class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         from suivi.activities.queries import ActionFilters, action_list
 
         try:
-            return action_list(self.request.user, ActionFilters.from_params(
-                self.request.query_params)).prefetch_related("contacts")
+            return action_list(
+                self.request.user, ActionFilters.from_params(self.request.query_params)
+            ).prefetch_related("contacts")
         except ExpressionError as e:
             raise ValidationError({"query": e.message}) from e
 
@@ -217,19 +263,29 @@ class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         values, contacts = self._values(serializer)
         values.setdefault("followed_by", self.request.user)
         serializer.instance = action_services.create_action(
-            acting_user=self.request.user, values=values, contacts=contacts or ())
+            acting_user=self.request.user, values=values, contacts=contacts or ()
+        )
 
     def perform_update(self, serializer):
         from suivi.activities import services as action_services
 
         values, contacts = self._values(serializer)
         serializer.instance = action_services.update_action(
-            acting_user=self.request.user, action=serializer.instance, values=values,
-            contacts=contacts, expected_version=serializer.validated_data.get("version"))
+            acting_user=self.request.user,
+            action=serializer.instance,
+            values=values,
+            contacts=contacts,
+            expected_version=serializer.validated_data.get("version"),
+        )
 
 
-class FolderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                    mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class FolderViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     serializer_class = FolderSerializer
     permission_classes = [IsAuthenticated, CrmEnabled]
     filterset_fields = ["party", "is_opportunity", "status", "stage"]
@@ -249,8 +305,7 @@ class FolderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
 
         data = dict(serializer.validated_data)
         data.pop("version", None)
-        serializer.instance = action_services.create_folder(acting_user=self.request.user,
-                                                            values=data)
+        serializer.instance = action_services.create_folder(acting_user=self.request.user, values=data)
 
     def perform_update(self, serializer):
         from suivi.activities import services as action_services
@@ -258,5 +313,5 @@ class FolderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         data = dict(serializer.validated_data)
         version = data.pop("version", None)
         serializer.instance = action_services.update_folder(
-            acting_user=self.request.user, folder=serializer.instance, values=data,
-            expected_version=version)
+            acting_user=self.request.user, folder=serializer.instance, values=data, expected_version=version
+        )

@@ -39,7 +39,6 @@ def _plain(value: Any) -> Any:
 
 def history(obj: models.Model, limit: int = 50):
     """The audit rows of ``obj``, newest first."""
-    return (
-        AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
-        .select_related("actor")[:limit]
-    )
+    return AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk)).select_related("actor")[
+        :limit
+    ]

@@ -16,3 +16,17 @@ class ConflictError(SuiviError):
 
 class PermissionDenied(SuiviError):
     """The acting user may not do this."""
+
+
+class InvalidInput(SuiviError):
+    """Values refused by a service; ``errors`` maps each field to its message. Nothing was saved."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def check_version(obj, expected_version: int | None, message: str) -> None:
+    """Optimistic locking: raise ConflictError when ``obj`` changed since the user read it."""
+    if expected_version is not None and obj.version != int(expected_version):
+        raise ConflictError(message)

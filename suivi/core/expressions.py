@@ -69,11 +69,7 @@ def _translate(error: DjangoQLError, text: str) -> ExpressionError:
     message = str(error)
     if m := _UNKNOWN_FIELD.match(message):
         line, column = _locate(text, m["name"])
-        where = (
-            _(" (line %(line)s, column %(column)s)") % {"line": line, "column": column}
-            if line
-            else ""
-        )
+        where = _(" (line %(line)s, column %(column)s)") % {"line": line, "column": column} if line else ""
         return ExpressionError(
             _("Unknown field “%(name)s”%(where)s. Fields you can use: %(choices)s.")
             % {"name": m["name"], "where": where, "choices": m["choices"]},
@@ -90,8 +86,7 @@ def compile_expression(text: str, model: type[Model], schema: type[ExpressionSch
         return Q()
     if len(text) > MAX_EXPRESSION_LENGTH:
         raise ExpressionError(
-            _("The expression is too long (%(max)s characters at most).")
-            % {"max": MAX_EXPRESSION_LENGTH}
+            _("The expression is too long (%(max)s characters at most).") % {"max": MAX_EXPRESSION_LENGTH}
         )
     try:
         ast = DjangoQLParser().parse(text)

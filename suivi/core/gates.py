@@ -25,11 +25,14 @@ def company_settings(request=None) -> CompanySettings:
 def refusal(settings_obj: CompanySettings, level: str = CrmLevel.BASIC) -> str | None:
     """Why the CRM feature of ``level`` is closed, or None when it is open."""
     if not settings_obj.crm_enabled:
-        return _("The CRM option is off. An administrator can switch it on in Company settings, "
-                 "tab Customers/suppliers.")
+        return _(
+            "The CRM option is off. An administrator can switch it on in Company settings, tab Customers/suppliers."
+        )
     if level == CrmLevel.FULL and settings_obj.crm_level != CrmLevel.FULL:
-        return _("This feature needs CRM level M2. An administrator can change the level in "
-                 "Company settings, tab Customers/suppliers.")
+        return _(
+            "This feature needs CRM level M2. An administrator can change the level in "
+            "Company settings, tab Customers/suppliers."
+        )
     return None
 
 

@@ -6,8 +6,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from . import audit
-from .followed_by import validate_followed_by_expression
 from .errors import ConflictError, PermissionDenied
+from .followed_by import validate_followed_by_expression
 from .models import CompanySettings
 
 EDITABLE_SETTINGS = (
@@ -44,8 +44,10 @@ def update_company_settings(
     obj = CompanySettings.objects.select_for_update().get(pk=1)
     if expected_version is not None and obj.version != expected_version:
         raise ConflictError(
-            _("Someone else changed the settings while you were editing them. "
-              "Reload the page to see their changes; yours were not saved.")
+            _(
+                "Someone else changed the settings while you were editing them. "
+                "Reload the page to see their changes; yours were not saved."
+            )
         )
     changes = audit.diff(obj, values)
     for name, value in values.items():

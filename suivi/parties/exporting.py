@@ -26,8 +26,7 @@ COLUMNS = [
 
 def _headers() -> list[str]:
     labels = {"kind": _("kind"), "categories": _("categories")}
-    return [capfirst(str(labels.get(name) or Party._meta.get_field(name).verbose_name))
-            for name, _f in COLUMNS]
+    return [capfirst(str(labels.get(name) or Party._meta.get_field(name).verbose_name)) for name, _f in COLUMNS]
 
 
 def _safe(value: str) -> str:
@@ -37,7 +36,7 @@ def _safe(value: str) -> str:
 
 def _rows(parties) -> Iterator[list[str]]:
     for chunk_start in range(0, 10**9, 2000):
-        chunk = list(parties[chunk_start:chunk_start + 2000].prefetch_related("categories"))
+        chunk = list(parties[chunk_start : chunk_start + 2000].prefetch_related("categories"))
         if not chunk:
             return
         for p in chunk:

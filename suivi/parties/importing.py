@@ -23,40 +23,47 @@ from .models import Affiliation, Contact, ImportStatus, Party, PartyImport
 from .services import next_party_code
 from .validation import clean_contact, clean_party
 
-ENCODINGS = [("utf-8", "UTF-8"), ("windows-1252", "Windows-1252 (Excel)"),
-             ("iso-8859-15", "ISO-8859-15")]
+ENCODINGS = [("utf-8", "UTF-8"), ("windows-1252", "Windows-1252 (Excel)"), ("iso-8859-15", "ISO-8859-15")]
 
 # Import field → label and the column headers (folded) that map to it by default.
 FIELDS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "code": (gettext_lazy("code"), ("code", "ref", "reference", "referentie")),
-    "name": (gettext_lazy("name"), ("name", "nom", "naam", "company", "societe", "raison sociale",
-                                    "bedrijf")),
-    "kind": (gettext_lazy("kind (customer, supplier, prospect)"),
-             ("kind", "type", "soort")),
-    "vat_number": (gettext_lazy("VAT number"), ("vat", "vat number", "tva", "n tva", "btw",
-                                                "btw nummer", "vat_number")),
+    "name": (gettext_lazy("name"), ("name", "nom", "naam", "company", "societe", "raison sociale", "bedrijf")),
+    "kind": (gettext_lazy("kind (customer, supplier, prospect)"), ("kind", "type", "soort")),
+    "vat_number": (
+        gettext_lazy("VAT number"),
+        ("vat", "vat number", "tva", "n tva", "btw", "btw nummer", "vat_number"),
+    ),
     "email": (gettext_lazy("e-mail"), ("email", "e-mail", "mail", "courriel")),
     "phone": (gettext_lazy("phone"), ("phone", "telephone", "tel", "telefoon")),
     "website": (gettext_lazy("website"), ("website", "site", "site web", "web")),
     "street": (gettext_lazy("street"), ("street", "address", "adresse", "rue", "straat", "adres")),
-    "postal_code": (gettext_lazy("postal code"), ("postal code", "zip", "code postal", "cp",
-                                                   "postcode", "postal_code")),
+    "postal_code": (
+        gettext_lazy("postal code"),
+        ("postal code", "zip", "code postal", "cp", "postcode", "postal_code"),
+    ),
     "city": (gettext_lazy("city"), ("city", "ville", "localite", "gemeente", "stad")),
     "country": (gettext_lazy("country"), ("country", "pays", "land")),
-    "contact_first_name": (gettext_lazy("contact first name"), ("first name", "prenom",
-                                                                 "voornaam", "contact_first_name")),
-    "contact_last_name": (gettext_lazy("contact last name"), ("last name", "contact", "nom contact",
-                                                               "achternaam", "contact_last_name")),
+    "contact_first_name": (
+        gettext_lazy("contact first name"),
+        ("first name", "prenom", "voornaam", "contact_first_name"),
+    ),
+    "contact_last_name": (
+        gettext_lazy("contact last name"),
+        ("last name", "contact", "nom contact", "achternaam", "contact_last_name"),
+    ),
     "contact_email": (gettext_lazy("contact e-mail"), ("contact email", "contact_email")),
-    "contact_function": (gettext_lazy("contact function"), ("function", "fonction", "functie",
-                                                             "contact_function")),
+    "contact_function": (gettext_lazy("contact function"), ("function", "fonction", "functie", "contact_function")),
 }
 REQUIRED = ("name",)
-PARTY_FIELDS = ("code", "name", "vat_number", "email", "phone", "website", "street", "postal_code",
-                "city", "country")
+PARTY_FIELDS = ("code", "name", "vat_number", "email", "phone", "website", "street", "postal_code", "city", "country")
 KINDS = {
-    "customer": "is_customer", "client": "is_customer", "klant": "is_customer",
-    "supplier": "is_supplier", "fournisseur": "is_supplier", "leverancier": "is_supplier",
+    "customer": "is_customer",
+    "client": "is_customer",
+    "klant": "is_customer",
+    "supplier": "is_supplier",
+    "fournisseur": "is_supplier",
+    "leverancier": "is_supplier",
     "prospect": "is_prospect",
 }
 MAX_ROWS = 100_000
@@ -86,8 +93,9 @@ def check_size(size: int | None) -> None:
     limit = settings.SUIVI_IMPORT_MAX_BYTES
     if size is not None and size > limit:
         raise ImportFileError(
-            _("The file is too large (%(size)s MB; %(limit)s MB at most). Split it and import "
-              "each part.") % {"size": round(size / 1048576, 1), "limit": limit // 1048576})
+            _("The file is too large (%(size)s MB; %(limit)s MB at most). Split it and import each part.")
+            % {"size": round(size / 1048576, 1), "limit": limit // 1048576}
+        )
 
 
 def read_table(data: bytes, filename: str, encoding: str = "utf-8") -> Table:
@@ -103,8 +111,9 @@ def read_table(data: bytes, filename: str, encoding: str = "utf-8") -> Table:
     if not any(headers):
         raise ImportFileError(_("The first row must hold the column names; it is empty."))
     if len(table.rows) > MAX_ROWS:
-        raise ImportFileError(_("The file has more than %(max)s rows. Split it and import each "
-                                "part.") % {"max": MAX_ROWS})
+        raise ImportFileError(
+            _("The file has more than %(max)s rows. Split it and import each part.") % {"max": MAX_ROWS}
+        )
     return Table(headers=headers, rows=table.rows)
 
 
@@ -115,8 +124,10 @@ def _read_csv(data: bytes, encoding: str) -> Table:
         text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as e:
         raise ImportFileError(
-            _("The file is not valid %(encoding)s text (byte %(byte)s at position %(pos)s). If it "
-              "comes from Excel, choose the encoding Windows-1252 and upload it again.")
+            _(
+                "The file is not valid %(encoding)s text (byte %(byte)s at position %(pos)s). If it "
+                "comes from Excel, choose the encoding Windows-1252 and upload it again."
+            )
             % {"encoding": encoding.upper(), "byte": hex(data[e.start]), "pos": e.start}
         ) from e
     if "\x00" in text:
@@ -143,8 +154,9 @@ def _read_xlsx(data: bytes) -> Table:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many kinds for a bad file
-        raise ImportFileError(_("This file cannot be read as an XLSX workbook. Save it again from "
-                                "your spreadsheet as .xlsx or .csv.")) from e
+        raise ImportFileError(
+            _("This file cannot be read as an XLSX workbook. Save it again from your spreadsheet as .xlsx or .csv.")
+        ) from e
     sheet = workbook.worksheets[0]
     rows = []
     for row in sheet.iter_rows(values_only=True):
@@ -176,8 +188,9 @@ def check_mapping(mapping: dict[str, int], headers: list[str]) -> list[str]:
     problems = []
     for name in REQUIRED:
         if name not in mapping:
-            problems.append(_("Choose the column that holds the %(field)s: it is required.")
-                            % {"field": FIELDS[name][0]})
+            problems.append(
+                _("Choose the column that holds the %(field)s: it is required.") % {"field": FIELDS[name][0]}
+            )
     for name, index in mapping.items():
         if name not in FIELDS or not 0 <= index < len(headers):
             problems.append(_("Unknown column for %(field)s.") % {"field": name})
@@ -192,21 +205,21 @@ class Row:
     function: str
 
 
-def _rows(table: Table, mapping: dict[str, int], default_country: str
-          ) -> tuple[list[Row], list[dict[str, Any]]]:
+def _rows(table: Table, mapping: dict[str, int], default_country: str) -> tuple[list[Row], list[dict[str, Any]]]:
     accepted: list[Row] = []
     rejected: list[dict[str, Any]] = []
     seen: dict[tuple[str, str], int] = {}
     existing_codes = set()
-    codes = [r[mapping["code"]].strip() for r in table.rows
-             if "code" in mapping and mapping["code"] < len(r) and r[mapping["code"]].strip()]
+    codes = [
+        r[mapping["code"]].strip()
+        for r in table.rows
+        if "code" in mapping and mapping["code"] < len(r) and r[mapping["code"]].strip()
+    ]
     for i in range(0, len(codes), 500):
-        existing_codes.update(Party.objects.filter(code__in=codes[i:i + 500])
-                              .values_list("code", flat=True))
+        existing_codes.update(Party.objects.filter(code__in=codes[i : i + 500]).values_list("code", flat=True))
     for offset, raw in enumerate(table.rows):
         line = offset + 2
-        cell = {name: (raw[index].strip() if index < len(raw) else "")
-                for name, index in mapping.items()}
+        cell = {name: (raw[index].strip() if index < len(raw) else "") for name, index in mapping.items()}
         party = {k: cell[k] for k in PARTY_FIELDS if k in cell}
         party.setdefault("country", default_country)
         flags = {flag: False for flag in ("is_customer", "is_supplier", "is_prospect")}
@@ -221,8 +234,7 @@ def _rows(table: Table, mapping: dict[str, int], default_country: str
         party.update(flags)
         reasons = []
         if kind_problem:
-            reasons.append(_("unknown kind “%(kind)s” (customer, supplier or prospect)")
-                           % {"kind": kind_problem})
+            reasons.append(_("unknown kind “%(kind)s” (customer, supplier or prospect)") % {"kind": kind_problem})
         if party.get("code") in existing_codes:
             reasons.append(_("duplicate: the code %(code)s already exists") % {"code": party["code"]})
             party.pop("code")
@@ -231,23 +243,30 @@ def _rows(table: Table, mapping: dict[str, int], default_country: str
         if values.get("email") and "email" not in errors:
             clash = Party.objects.filter(email__iexact=values["email"], archived=False).first()
             if clash:
-                reasons.append(_("duplicate: the e-mail %(email)s belongs to %(party)s")
-                               % {"email": values["email"], "party": clash.name})
+                reasons.append(
+                    _("duplicate: the e-mail %(email)s belongs to %(party)s")
+                    % {"email": values["email"], "party": clash.name}
+                )
         for key in ("code", "vat_number", "email"):
             if values.get(key) and key not in errors:
                 identity = (key, values[key].casefold())
                 if identity in seen:
-                    reasons.append(_("duplicate of line %(line)s (same %(field)s)")
-                                   % {"line": seen[identity], "field": FIELDS[key][0]})
+                    reasons.append(
+                        _("duplicate of line %(line)s (same %(field)s)")
+                        % {"line": seen[identity], "field": FIELDS[key][0]}
+                    )
                 else:
                     seen[identity] = line
         contact = None
         if cell.get("contact_last_name") or cell.get("contact_first_name"):
-            contact, contact_errors = clean_contact({
-                "first_name": cell.get("contact_first_name", ""),
-                "last_name": cell.get("contact_last_name", "") or cell.get("contact_first_name"),
-                "email": cell.get("contact_email", ""),
-            }, default_country=default_country)
+            contact, contact_errors = clean_contact(
+                {
+                    "first_name": cell.get("contact_first_name", ""),
+                    "last_name": cell.get("contact_last_name", "") or cell.get("contact_first_name"),
+                    "email": cell.get("contact_email", ""),
+                },
+                default_country=default_country,
+            )
             reasons += [f"{_('contact')} {k}: {v}" for k, v in contact_errors.items()]
         if reasons:
             rejected.append({"line": line, "reason": "; ".join(str(r) for r in reasons)})
@@ -262,8 +281,7 @@ def dry_run(table: Table, mapping: dict[str, int], default_country: str = "BE") 
 
 
 @transaction.atomic
-def apply_import(*, acting_user, party_import: PartyImport, table: Table,
-                 default_country: str = "BE") -> Report:
+def apply_import(*, acting_user, party_import: PartyImport, table: Table, default_country: str = "BE") -> Report:
     """Create every accepted row, all in one transaction; a second call does nothing."""
     party_import = PartyImport.objects.select_for_update().get(pk=party_import.pk)
     if party_import.status == ImportStatus.APPLIED:
@@ -280,8 +298,7 @@ def apply_import(*, acting_user, party_import: PartyImport, table: Table,
         p.name_key, p.city_key = fold(p.name)[:200], fold(p.city)[:100]
     Party.objects.bulk_create(parties, batch_size=500)
     if any(p.pk is None for p in parties):  # backends without RETURNING on bulk insert
-        by_code = dict(Party.objects.filter(code__in=[p.code for p in parties])
-                       .values_list("code", "pk"))
+        by_code = dict(Party.objects.filter(code__in=[p.code for p in parties]).values_list("code", "pk"))
         for p in parties:
             p.pk = by_code[p.code]
     refresh_keywords(parties)
@@ -293,12 +310,13 @@ def apply_import(*, acting_user, party_import: PartyImport, table: Table,
             contacts.append((party, c, row.function))
     Contact.objects.bulk_create([c for _p, c, _f in contacts], batch_size=500)
     Affiliation.objects.bulk_create(
-        [Affiliation(party=p, contact=c, function=f[:100]) for p, c, f in contacts],
-        batch_size=500)
+        [Affiliation(party=p, contact=c, function=f[:100]) for p, c, f in contacts], batch_size=500
+    )
     report = Report(accepted=len(accepted), rejected=rejected, created=len(parties))
     party_import.status = ImportStatus.APPLIED
     party_import.report = report.as_dict()
     party_import.save(update_fields=["status", "report"])
-    audit.record(acting_user, "import", party_import,
-                 {"file": [None, party_import.filename], "created": [0, len(parties)]})
+    audit.record(
+        acting_user, "import", party_import, {"file": [None, party_import.filename], "created": [0, len(parties)]}
+    )
     return report

@@ -108,10 +108,14 @@ class PartyKeyword(models.Model):
         constraints = [models.UniqueConstraint(fields=["party", "word"], name="party_keyword_once")]
         indexes = [
             models.Index(
-                fields=["word", "party"], name="party_keyword_word",
+                fields=["word", "party"],
+                name="party_keyword_word",
                 opclasses=["varchar_pattern_ops", "int8_ops"],
             )
         ]
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class AddressKind(models.TextChoices):
@@ -180,9 +184,7 @@ class Affiliation(models.Model):
     is_main = models.BooleanField(_("main contact"), default=False)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["party", "contact"], name="one_affiliation_per_party")
-        ]
+        constraints = [models.UniqueConstraint(fields=["party", "contact"], name="one_affiliation_per_party")]
         ordering = ["-is_main", "id"]
 
     def __str__(self) -> str:
@@ -210,9 +212,11 @@ class PartyImport(models.Model):
     file = models.FileField(upload_to="imports/")
     encoding = models.CharField(max_length=20, default="utf-8")
     mapping = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=ImportStatus.choices,
-                              default=ImportStatus.UPLOADED)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
     report = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -79,8 +79,7 @@ class PartyFilters:
         sort = params.get("sort", "name")
         return cls(
             q=params.get("q", "").strip()[:200],
-            kind=params.get("kind", "") if params.get("kind") in {"customer", "supplier",
-                                                                    "prospect"} else "",
+            kind=params.get("kind", "") if params.get("kind") in {"customer", "supplier", "prospect"} else "",
             category=category,
             archived=params.get("archived") in {"1", "true", "on"},
             city=params.get("city", "").strip()[:100],
@@ -139,8 +138,9 @@ class ContactFilters:
             party = int(party) if party else None
         except ValueError:
             party = None
-        return cls(q=params.get("q", "").strip()[:200],
-                   archived=params.get("archived") in {"1", "true", "on"}, party=party)
+        return cls(
+            q=params.get("q", "").strip()[:200], archived=params.get("archived") in {"1", "true", "on"}, party=party
+        )
 
 
 def contact_list(user, filters: ContactFilters) -> QuerySet[Contact]:

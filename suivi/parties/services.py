@@ -7,19 +7,12 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from suivi.core import audit
-from suivi.core.errors import ConflictError, SuiviError
+from suivi.core.errors import InvalidInput as InvalidValues
+from suivi.core.errors import check_version
 
 from .keywords import refresh_keywords
 from .models import Affiliation, Contact, Party
-from .validation import Errors, clean_contact, clean_party
-
-
-class InvalidValues(SuiviError):
-    """Some values were refused; ``errors`` maps each field to its message."""
-
-    def __init__(self, errors: Errors):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+from .validation import clean_contact, clean_party
 
 
 def next_party_code() -> str:
@@ -30,15 +23,19 @@ def next_party_code() -> str:
 
 
 def _check_version(obj, expected_version: int | None) -> None:
-    if expected_version is not None and obj.version != int(expected_version):
-        raise ConflictError(
-            _("%(name)s was changed by someone else while you were editing it. Your changes were "
-              "not saved: reload to see theirs, then make yours again.") % {"name": obj})
+    check_version(
+        obj,
+        expected_version,
+        _(
+            "%(name)s was changed by someone else while you were editing it. Your changes were "
+            "not saved: reload to see theirs, then make yours again."
+        )
+        % {"name": obj},
+    )
 
 
 @transaction.atomic
-def create_party(*, acting_user, values: dict[str, Any], categories=(),
-                 default_country: str = "BE") -> Party:
+def create_party(*, acting_user, values: dict[str, Any], categories=(), default_country: str = "BE") -> Party:
     values, errors = clean_party(values, default_country=default_country)
     if errors:
         raise InvalidValues(errors)
@@ -54,8 +51,9 @@ def create_party(*, acting_user, values: dict[str, Any], categories=(),
 
 
 @transaction.atomic
-def update_party(*, acting_user, party: Party, values: dict[str, Any], categories=None,
-                 expected_version: int | None = None) -> Party:
+def update_party(
+    *, acting_user, party: Party, values: dict[str, Any], categories=None, expected_version: int | None = None
+) -> Party:
     party = Party.objects.select_for_update().get(pk=party.pk)
     _check_version(party, expected_version)
     values, errors = clean_party(values, instance=party)
@@ -92,8 +90,9 @@ def archive_party(*, acting_user, party: Party, archived: bool = True) -> Party:
 
 
 @transaction.atomic
-def create_contact(*, acting_user, values: dict[str, Any], party: Party | None = None,
-                   function: str = "", default_country: str = "BE") -> Contact:
+def create_contact(
+    *, acting_user, values: dict[str, Any], party: Party | None = None, function: str = "", default_country: str = "BE"
+) -> Contact:
     values, errors = clean_contact(values, default_country=default_country)
     if errors:
         raise InvalidValues(errors)
@@ -106,8 +105,9 @@ def create_contact(*, acting_user, values: dict[str, Any], party: Party | None =
 
 
 @transaction.atomic
-def update_contact(*, acting_user, contact: Contact, values: dict[str, Any],
-                   expected_version: int | None = None) -> Contact:
+def update_contact(
+    *, acting_user, contact: Contact, values: dict[str, Any], expected_version: int | None = None
+) -> Contact:
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     _check_version(contact, expected_version)
     values, errors = clean_contact(values)
@@ -124,13 +124,19 @@ def update_contact(*, acting_user, contact: Contact, values: dict[str, Any],
 
 
 @transaction.atomic
-def link_contact(*, acting_user, contact: Contact, party: Party, function: str = "",
-                 is_main: bool = False) -> Affiliation:
+def link_contact(
+    *, acting_user, contact: Contact, party: Party, function: str = "", is_main: bool = False
+) -> Affiliation:
     """Attach ``contact`` to ``party`` with a function there (or update that function)."""
     affiliation, created = Affiliation.objects.update_or_create(
-        party=party, contact=contact, defaults={"function": function[:100], "is_main": is_main})
-    audit.record(acting_user, "link" if created else "update_link", contact,
-                 {"party": [None, party.name], "function": [None, function]})
+        party=party, contact=contact, defaults={"function": function[:100], "is_main": is_main}
+    )
+    audit.record(
+        acting_user,
+        "link" if created else "update_link",
+        contact,
+        {"party": [None, party.name], "function": [None, function]},
+    )
     return affiliation
 
 

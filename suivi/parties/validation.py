@@ -20,8 +20,7 @@ _VAT_REASONS = {
     "empty": lambda: _("Type a VAT number or leave the field empty."),
     "country": lambda: _("Start the VAT number with its country code, e.g. BE0403170701."),
     "length": lambda: _("This VAT number has the wrong number of digits for its country."),
-    "checksum": lambda: _("This VAT number is not valid: its check digits do not match. "
-                          "Check for a typing error."),
+    "checksum": lambda: _("This VAT number is not valid: its check digits do not match. Check for a typing error."),
     "format": lambda: _("This VAT number is not in the format of its country."),
 }
 
@@ -39,7 +38,9 @@ def _max_lengths(model, values: dict[str, Any], errors: Errors) -> None:
         limit = getattr(field, "max_length", None)
         if limit and isinstance(value, str) and len(value) > limit:
             errors[name] = _("At most %(limit)s characters (you typed %(count)s).") % {
-                "limit": limit, "count": len(value)}
+                "limit": limit,
+                "count": len(value),
+            }
 
 
 def _phone(values: dict[str, Any], name: str, country: str, errors: Errors) -> None:
@@ -47,8 +48,7 @@ def _phone(values: dict[str, Any], name: str, country: str, errors: Errors) -> N
         try:
             values[name] = normalise_phone(values[name], country)
         except InvalidIdentifier:
-            errors[name] = _("This is not a valid phone number. Type it with its country code, "
-                             "e.g. +32 2 345 67 89.")
+            errors[name] = _("This is not a valid phone number. Type it with its country code, e.g. +32 2 345 67 89.")
 
 
 def _email(values: dict[str, Any], name: str, errors: Errors) -> None:
@@ -60,8 +60,9 @@ def _email(values: dict[str, Any], name: str, errors: Errors) -> None:
             errors[name] = _("This is not a valid e-mail address.")
 
 
-def clean_party(values: dict[str, Any], *, instance: Party | None = None,
-                default_country: str = "BE") -> tuple[dict[str, Any], Errors]:
+def clean_party(
+    values: dict[str, Any], *, instance: Party | None = None, default_country: str = "BE"
+) -> tuple[dict[str, Any], Errors]:
     """Check and normalise party values; duplicates of code and VAT number are errors."""
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
     errors: Errors = {}
@@ -90,17 +91,20 @@ def clean_party(values: dict[str, Any], *, instance: Party | None = None,
         clash = others.filter(code=values["code"]).first()
         if clash:
             errors["code"] = _("The code %(code)s is already used by %(party)s.") % {
-                "code": values["code"], "party": clash.name}
+                "code": values["code"],
+                "party": clash.name,
+            }
     if values.get("vat_number") and "vat_number" not in errors:
         clash = others.filter(vat_number=values["vat_number"], archived=False).first()
         if clash:
             errors["vat_number"] = _("This VAT number is already used by %(party)s (%(code)s).") % {
-                "party": clash.name, "code": clash.code}
+                "party": clash.name,
+                "code": clash.code,
+            }
     return values, errors
 
 
-def clean_contact(values: dict[str, Any], *, default_country: str = "BE"
-                  ) -> tuple[dict[str, Any], Errors]:
+def clean_contact(values: dict[str, Any], *, default_country: str = "BE") -> tuple[dict[str, Any], Errors]:
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
     errors: Errors = {}
     if "last_name" in values and not values["last_name"]:

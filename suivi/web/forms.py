@@ -21,8 +21,13 @@ class CrmSettingsForm(forms.ModelForm):
     class Meta:
         model = CompanySettings
         fields = [
-            "crm_enabled", "crm_level", "action_form_layout", "billing_in_main_tab",
-            "opportunities_enabled", "default_sending_method", "mailing_delay_seconds",
+            "crm_enabled",
+            "crm_level",
+            "action_form_layout",
+            "billing_in_main_tab",
+            "opportunities_enabled",
+            "default_sending_method",
+            "mailing_delay_seconds",
             "followed_by_expression",
         ]
         widgets = {
@@ -30,21 +35,26 @@ class CrmSettingsForm(forms.ModelForm):
             "action_form_layout": forms.RadioSelect,
             "default_sending_method": forms.RadioSelect,
             "mailing_delay_seconds": forms.NumberInput(attrs={"step": "0.001", "min": "0"}),
-            "followed_by_expression": forms.Textarea(attrs={"rows": 3, "spellcheck": "false",
-                                                            "class": "code"}),
+            "followed_by_expression": forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "code"}),
         }
 
 
 class PreferencesForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=User._meta.get_field("language").choices)
     sending_method = forms.ChoiceField(
-        label=_("E-mail sending method"), required=False,
+        label=_("E-mail sending method"),
+        required=False,
         choices=[("", _("Company default"))] + list(SendingMethod.choices),
-        help_text=_("S7 — Overrides the company default for your e-mails."))
+        help_text=_("S7 — Overrides the company default for your e-mails."),
+    )
     send_via_outlook = forms.BooleanField(
-        label=_("Send e-mails through Outlook on this device"), required=False,
-        help_text=_("S3 — Applies to this browser only: e-mails you write here are handed to "
-                    "Outlook instead of being sent by Suivi."))
+        label=_("Send e-mails through Outlook on this device"),
+        required=False,
+        help_text=_(
+            "S3 — Applies to this browser only: e-mails you write here are handed to "
+            "Outlook instead of being sent by Suivi."
+        ),
+    )
 
 
 class PartyForm(forms.ModelForm):
@@ -52,13 +62,30 @@ class PartyForm(forms.ModelForm):
 
     class Meta:
         model = Party
-        fields = ["code", "name", "is_customer", "is_supplier", "is_prospect", "vat_number",
-                  "email", "phone", "website", "street", "postal_code", "city", "country",
-                  "language", "categories", "sales_rep", "notes"]
-        widgets = {"categories": forms.CheckboxSelectMultiple,
-                   "notes": forms.Textarea(attrs={"rows": 3})}
-        help_texts = {"code": _("Leave empty for an automatic code."),
-                      "vat_number": _("With or without country prefix, e.g. BE0403.170.701.")}
+        fields = [
+            "code",
+            "name",
+            "is_customer",
+            "is_supplier",
+            "is_prospect",
+            "vat_number",
+            "email",
+            "phone",
+            "website",
+            "street",
+            "postal_code",
+            "city",
+            "country",
+            "language",
+            "categories",
+            "sales_rep",
+            "notes",
+        ]
+        widgets = {"categories": forms.CheckboxSelectMultiple, "notes": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "code": _("Leave empty for an automatic code."),
+            "vat_number": _("With or without country prefix, e.g. BE0403.170.701."),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,13 +99,15 @@ class PartyForm(forms.ModelForm):
         # carries what was typed.
         for name in ("email", "website"):
             self.fields[name] = forms.CharField(
-                label=self.fields[name].label, required=False, max_length=None,
-                widget=forms.TextInput(attrs={"type": "email" if name == "email" else "text"}))
+                label=self.fields[name].label,
+                required=False,
+                max_length=None,
+                widget=forms.TextInput(attrs={"type": "email" if name == "email" else "text"}),
+            )
         for field in self.fields.values():
             if hasattr(field, "max_length"):
                 field.max_length = None
-                field.validators = [v for v in field.validators
-                                    if v.__class__.__name__ != "MaxLengthValidator"]
+                field.validators = [v for v in field.validators if v.__class__.__name__ != "MaxLengthValidator"]
                 field.widget.attrs.pop("maxlength", None)
 
     def _post_clean(self):
@@ -122,6 +151,7 @@ class ImportUploadForm(forms.Form):
 
 # --- CRM -----------------------------------------------------------------------------------------
 
+
 class DateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
@@ -135,21 +165,52 @@ class ActionForm(forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     party = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    GENERAL = ["subject", "action_type", "start", "end", "due_date", "all_day",
-               "duration_minutes", "status", "priority", "followed_by", "private"]
+    GENERAL = [
+        "subject",
+        "action_type",
+        "start",
+        "end",
+        "due_date",
+        "all_day",
+        "duration_minutes",
+        "status",
+        "priority",
+        "followed_by",
+        "private",
+    ]
     BILLING = ["billable", "bill_quantity", "unit_price", "invoice_text"]
 
     class Meta:
         from suivi.activities.models import Action
 
         model = Action
-        fields = ["subject", "action_type", "folder", "contacts", "start", "end", "due_date",
-                  "all_day", "duration_minutes", "status", "priority", "followed_by", "private",
-                  "description", "billable", "bill_quantity", "unit_price", "invoice_text"]
-        widgets = {"start": DateTimeInput(), "end": DateTimeInput(),
-                   "due_date": forms.DateInput(attrs={"type": "date"}),
-                   "description": forms.Textarea(attrs={"rows": 6}),
-                   "contacts": forms.CheckboxSelectMultiple}
+        fields = [
+            "subject",
+            "action_type",
+            "folder",
+            "contacts",
+            "start",
+            "end",
+            "due_date",
+            "all_day",
+            "duration_minutes",
+            "status",
+            "priority",
+            "followed_by",
+            "private",
+            "description",
+            "billable",
+            "bill_quantity",
+            "unit_price",
+            "invoice_text",
+        ]
+        widgets = {
+            "start": DateTimeInput(),
+            "end": DateTimeInput(),
+            "due_date": forms.DateInput(attrs={"type": "date"}),
+            "description": forms.Textarea(attrs={"rows": 6}),
+            "contacts": forms.CheckboxSelectMultiple,
+        }
 
     def __init__(self, *args, followed_by_users, folders, contacts, **kwargs):
         from suivi.activities.models import ActionType
@@ -173,18 +234,40 @@ class FolderForm(forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     party = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    OPPORTUNITY = ["is_opportunity", "opportunity_type", "budget", "currency", "probability",
-                   "stage", "expected_close", "source", "lost_reason"]
+    OPPORTUNITY = [
+        "is_opportunity",
+        "opportunity_type",
+        "budget",
+        "currency",
+        "probability",
+        "stage",
+        "expected_close",
+        "source",
+        "lost_reason",
+    ]
 
     class Meta:
         from suivi.activities.models import Folder
 
         model = Folder
-        fields = ["name", "description", "followed_by", "is_opportunity", "opportunity_type",
-                  "budget", "currency", "probability", "stage", "expected_close", "source",
-                  "lost_reason"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3}),
-                   "expected_close": forms.DateInput(attrs={"type": "date"})}
+        fields = [
+            "name",
+            "description",
+            "followed_by",
+            "is_opportunity",
+            "opportunity_type",
+            "budget",
+            "currency",
+            "probability",
+            "stage",
+            "expected_close",
+            "source",
+            "lost_reason",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "expected_close": forms.DateInput(attrs={"type": "date"}),
+        }
 
     def __init__(self, *args, opportunities: bool, **kwargs):
         super().__init__(*args, **kwargs)

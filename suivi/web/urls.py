@@ -43,6 +43,5 @@ urlpatterns = [
     path("contacts/<int:pk>/", contacts.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/update/", contacts.contact_edit, name="contact_edit"),
     path("contacts/<int:pk>/link/", contacts.contact_link, name="contact_link"),
-    path("contacts/<int:pk>/unlink/<int:party_pk>/", contacts.contact_unlink,
-         name="contact_unlink"),
+    path("contacts/<int:pk>/unlink/<int:party_pk>/", contacts.contact_unlink, name="contact_unlink"),
 ]

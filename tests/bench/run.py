@@ -69,8 +69,7 @@ def measure(database: str, rounds: int) -> list[dict]:
     if Party.objects.count() < 200_000 or Action.objects.count() < 1_000_000:
         started = time.monotonic()
         call_command("demo", size="large")
-        print(f"[{database}] large dataset made in {time.monotonic() - started:.0f} s",
-              file=sys.stderr)
+        print(f"[{database}] large dataset made in {time.monotonic() - started:.0f} s", file=sys.stderr)
     if connection.vendor == "sqlite":
         connection.cursor().execute("ANALYZE")
     else:
@@ -79,20 +78,34 @@ def measure(database: str, rounds: int) -> list[dict]:
     client = Client()
     client.force_login(User.objects.get(username="admin"))
     page_1000 = encode_cursor(Action.objects.order_by("-when", "-id")[50 * 999 - 1])
-    party_ids = list(Party.objects.values_list("id", flat=True)[:: 1000])
+    party_ids = list(Party.objects.values_list("id", flat=True)[::1000])
     follower = User.objects.get(username="luc").pk
     rng = random.Random(3)
-    words = ["dup", "jans", "garage", "brux", "gent", "boul", "peeters", "lam", "b", "info1",
-             "be04", "liege", "mar", "atelier simon", "c0012", "transports w"]
+    words = [
+        "dup",
+        "jans",
+        "garage",
+        "brux",
+        "gent",
+        "boul",
+        "peeters",
+        "lam",
+        "b",
+        "info1",
+        "be04",
+        "liege",
+        "mar",
+        "atelier simon",
+        "c0012",
+        "transports w",
+    ]
     sorts = ["name", "-name", "code", "-code", "city", "-city", "created", "-created"]
     pages = Party.objects.filter(archived=False).count() // 50
     operations = {
         "party type-ahead": lambda: f"/parties/typeahead/?q={rng.choice(words)}",
         "party list, page 1, any sort": lambda: f"/parties/?sort={rng.choice(sorts)}",
-        "party list, deep page, any sort":
-            lambda: f"/parties/?sort={rng.choice(sorts)}&page={rng.randrange(2, pages)}",
-        "party list, search + filter":
-            lambda: f"/parties/?q={rng.choice(words)}&kind=customer",
+        "party list, deep page, any sort": lambda: f"/parties/?sort={rng.choice(sorts)}&page={rng.randrange(2, pages)}",
+        "party list, search + filter": lambda: f"/parties/?q={rng.choice(words)}&kind=customer",
         "action list, first page": lambda: "/crm/actions/",
         "action list, page 1,000 (keyset)": lambda: f"/crm/actions/?after={page_1000}",
         "action list, one follower": lambda: f"/crm/actions/?followed_by={follower}",
@@ -113,12 +126,16 @@ def measure(database: str, rounds: int) -> list[dict]:
                 timings.append(elapsed)
                 queries = max(queries, len(captured))
         timings.sort()
-        results.append({
-            "operation": name, "database": database, "rounds": rounds,
-            "p50_ms": round(statistics.median(timings), 1),
-            "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
-            "queries": queries,
-        })
+        results.append(
+            {
+                "operation": name,
+                "database": database,
+                "rounds": rounds,
+                "p50_ms": round(statistics.median(timings), 1),
+                "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
+                "queries": queries,
+            }
+        )
     return results
 
 
@@ -136,14 +153,17 @@ def main() -> None:
         if database == "postgres" and not ensure_postgres_database():
             continue
         out = subprocess.run(
-            [sys.executable, "-m", "tests.bench.run", "--child", database, "--rounds",
-             str(args.rounds)], env=database_env(database), cwd=ROOT, check=True,
-            stdout=subprocess.PIPE, text=True).stdout
+            [sys.executable, "-m", "tests.bench.run", "--child", database, "--rounds", str(args.rounds)],
+            env=database_env(database),
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+        ).stdout
         results += json.loads(out.strip().splitlines()[-1])
     print(f"\n{'operation':38} {'database':9} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
     for r in results:
-        print(f"{r['operation']:38} {r['database']:9} {r['p50_ms']:8} {r['p95_ms']:8} "
-              f"{r['queries']:8}")
+        print(f"{r['operation']:38} {r['database']:9} {r['p50_ms']:8} {r['p95_ms']:8} {r['queries']:8}")
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2))

@@ -26,8 +26,7 @@ def user(transactional_db):
 
     from django.apps import apps
 
-    importlib.import_module("suivi.activities.migrations.0002_default_types_and_stages").create(
-        apps, None)
+    importlib.import_module("suivi.activities.migrations.0002_default_types_and_stages").create(apps, None)
     return make_user("paul", Role.MANAGER, first_name="Paul")
 
 
@@ -64,7 +63,11 @@ def test_both_form_layouts_record_the_same_action(page, user, layout):
     expect(page.locator(".messages")).to_contain_text("Action recorded")
     action = Action.objects.get()
     assert (action.party, action.contacts.count(), action.billable, action.bill_quantity) == (
-        party, 1, True, Decimal("2"))
+        party,
+        1,
+        True,
+        Decimal("2"),
+    )
     assert "Leak above the office" in action.description
 
 
@@ -123,8 +126,15 @@ def test_the_folders_context_menu_edits_and_deletes(page, user):
 def test_drag_a_card_to_another_stage_on_the_pipeline_board(page, user):
     options(opportunities_enabled=True)
     first, second = Stage.objects.all()[:2]
-    deal = factories.folder(user, name="Big deal", is_opportunity=True, stage=first,
-                            budget=Decimal("5000"), probability=10, followed_by=user)
+    deal = factories.folder(
+        user,
+        name="Big deal",
+        is_opportunity=True,
+        stage=first,
+        budget=Decimal("5000"),
+        probability=10,
+        followed_by=user,
+    )
     log_in(page, "paul", PASSWORD)
     page.goto("/crm/pipeline/")
     column = page.locator(f'[data-stage="{second.pk}"]')

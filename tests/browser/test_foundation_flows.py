@@ -57,8 +57,7 @@ def test_find_a_party_by_type_ahead_and_link_a_contact_to_it(page, user):
 
 def test_import_a_small_csv_through_the_dry_run(page, user, tmp_path):
     csv_file = tmp_path / "parties.csv"
-    csv_file.write_text("Nom;Ville;TVA\nCafé des Arts;Mons;\nBad VAT;Ath;BE0000000001\n",
-                        encoding="utf-8")
+    csv_file.write_text("Nom;Ville;TVA\nCafé des Arts;Mons;\nBad VAT;Ath;BE0000000001\n", encoding="utf-8")
     log_in(page, "paul", PASSWORD)
     page.goto("/parties/import/")
     page.set_input_files("#id_file", str(csv_file))

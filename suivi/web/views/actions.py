@@ -22,7 +22,7 @@ from suivi.activities.queries import (
     with_action_relations,
 )
 from suivi.core.audit import history
-from suivi.core.errors import ConflictError, PermissionDenied, SuiviError
+from suivi.core.errors import ConflictError, InvalidInput, PermissionDenied, SuiviError
 from suivi.core.expressions import ExpressionError
 from suivi.core.gates import company_settings, crm_required
 from suivi.parties.models import Contact
@@ -44,13 +44,21 @@ def action_list_page(request):
         page = action_page(Action.objects.none())
     params = request.GET.copy()
     params.pop("after", None)
-    return render(request, "web/actions/list.html", {
-        "page": page, "filters": filters, "query_error": query_error,
-        "query": params.urlencode(), "types": ActionType.objects.all(),
-        "users": User.objects.filter(is_active=True),
-        "reassign_to": followed_by_choices(company_settings(request)),
-        "statuses": ActionStatus.choices,
-    }, status=400 if query_error else 200)
+    return render(
+        request,
+        "web/actions/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query_error": query_error,
+            "query": params.urlencode(),
+            "types": ActionType.objects.all(),
+            "users": User.objects.filter(is_active=True),
+            "reassign_to": followed_by_choices(company_settings(request)),
+            "statuses": ActionStatus.choices,
+        },
+        status=400 if query_error else 200,
+    )
 
 
 def _form(request, instance=None, party=None):
@@ -63,19 +71,26 @@ def _form(request, instance=None, party=None):
     folders = Folder.objects.filter(pk__in=[f.pk for f in folder_choices(party_id)])
     if instance and instance.folder_id:
         folders = folders | Folder.objects.filter(pk=instance.folder_id)
-    contacts = Contact.objects.filter(affiliations__party_id=party_id) if party_id else \
-        Contact.objects.none()
+    contacts = Contact.objects.filter(affiliations__party_id=party_id) if party_id else Contact.objects.none()
     initial = {}
     if instance is None or not instance.pk:
-        initial = {"followed_by": request.user.pk if followed_by_choices(settings_obj).filter(
-            pk=request.user.pk).exists() else None, "party": party_id,
-            "action_type": ActionType.objects.filter(active=True).values_list("pk", flat=True)
-            .first()}
+        initial = {
+            "followed_by": request.user.pk
+            if followed_by_choices(settings_obj).filter(pk=request.user.pk).exists()
+            else None,
+            "party": party_id,
+            "action_type": ActionType.objects.filter(active=True).values_list("pk", flat=True).first(),
+        }
     else:
         initial = {"party": instance.party_id, "version": instance.version}
-    form = ActionForm(data, instance=instance, initial=initial,
-                      followed_by_users=followed_by_choices(settings_obj, keep=keep),
-                      folders=folders, contacts=contacts)
+    form = ActionForm(
+        data,
+        instance=instance,
+        initial=initial,
+        followed_by_users=followed_by_choices(settings_obj, keep=keep),
+        folders=folders,
+        contacts=contacts,
+    )
     return form, party_id
 
 
@@ -83,8 +98,11 @@ def _values(form, party_id):
     from suivi.parties.models import Party
 
     data = form.cleaned_data
-    values = {name: data[name] for name in form.Meta.fields
-              if name not in ("contacts",) and name in data and not form.fields[name].disabled}
+    values = {
+        name: data[name]
+        for name in form.Meta.fields
+        if name not in ("contacts",) and name in data and not form.fields[name].disabled
+    }
     values["party"] = Party.objects.filter(pk=party_id).first() if party_id else None
     for name in ("subject", "description", "invoice_text"):
         values[name] = values.get(name) or ""
@@ -95,16 +113,23 @@ def _render_form(request, form, action, party_id, status=200):
     from suivi.parties.models import Party
 
     settings_obj = company_settings(request)
-    return render(request, "web/actions/form.html", {
-        "form": form, "action": action, "layout": settings_obj.action_form_layout,
-        "billing_tab": settings_obj.action_form_layout == "tabs"
-        and not settings_obj.billing_in_main_tab,
-        "party": Party.objects.filter(pk=party_id).first() if party_id else None,
-        "folders": folder_choices(party_id),
-        "history": history(action, 30) if action else [],
-        "next_statuses": [(s, ActionStatus(s).label) for s in sorted(
-            ACTION_TRANSITIONS.get(action.status, ()))] if action else [],
-    }, status=status)
+    return render(
+        request,
+        "web/actions/form.html",
+        {
+            "form": form,
+            "action": action,
+            "layout": settings_obj.action_form_layout,
+            "billing_tab": settings_obj.action_form_layout == "tabs" and not settings_obj.billing_in_main_tab,
+            "party": Party.objects.filter(pk=party_id).first() if party_id else None,
+            "folders": folder_choices(party_id),
+            "history": history(action, 30) if action else [],
+            "next_statuses": [(s, ActionStatus(s).label) for s in sorted(ACTION_TRANSITIONS.get(action.status, ()))]
+            if action
+            else [],
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -117,9 +142,8 @@ def action_create(request):
         if form.is_valid():
             values, contacts = _values(form, party_id)
             try:
-                action = action_services.create_action(acting_user=request.user, values=values,
-                                                       contacts=contacts)
-            except action_services.InvalidAction as e:
+                action = action_services.create_action(acting_user=request.user, values=values, contacts=contacts)
+            except InvalidInput as e:
                 for field, message in e.errors.items():
                     form.add_error(field if field in form.fields else None, message)
             else:
@@ -140,9 +164,13 @@ def action_detail(request, pk):
             values, contacts = _values(form, party_id)
             try:
                 action_services.update_action(
-                    acting_user=request.user, action=action, values=values, contacts=contacts,
-                    expected_version=form.cleaned_data.get("version"))
-            except action_services.InvalidAction as e:
+                    acting_user=request.user,
+                    action=action,
+                    values=values,
+                    contacts=contacts,
+                    expected_version=form.cleaned_data.get("version"),
+                )
+            except InvalidInput as e:
                 for field, message in e.errors.items():
                     form.add_error(field if field in form.fields else None, message)
             except (ConflictError, PermissionDenied) as e:
@@ -161,9 +189,16 @@ def action_party_fields(request):
     """HTMX: the contacts and folder fields for the party just chosen."""
     party = access_party(request.user, request.GET.get("party"))
     form, party_id = _form(request, None, party)
-    return render(request, "web/actions/_party_fields.html", {
-        "form": form, "party": party, "folders": folder_choices(party_id),
-        "selected_folder": request.GET.get("folder", "")})
+    return render(
+        request,
+        "web/actions/_party_fields.html",
+        {
+            "form": form,
+            "party": party,
+            "folders": folder_choices(party_id),
+            "selected_folder": request.GET.get("folder", ""),
+        },
+    )
 
 
 @login_required
@@ -172,8 +207,9 @@ def action_party_fields(request):
 def action_status(request, pk):
     action = access_action(request.user, pk)
     try:
-        action_services.set_action_status(acting_user=request.user, action=action,
-                                          status=request.POST.get("status", ""))
+        action_services.set_action_status(
+            acting_user=request.user, action=action, status=request.POST.get("status", "")
+        )
     except (SuiviError, ValueError) as e:
         messages.error(request, getattr(e, "message", str(e)))
     return redirect("action_detail", pk=pk)
@@ -194,10 +230,8 @@ def action_bulk(request):
                 user = User.objects.get(pk=int(request.POST.get("followed_by", "")))
             except (User.DoesNotExist, ValueError) as e:
                 raise Http404 from e
-            n = action_services.bulk_reassign(acting_user=request.user, actions=actions,
-                                              followed_by=user)
-            messages.success(request, _("%(n)s actions reassigned to %(user)s.")
-                             % {"n": n, "user": user})
+            n = action_services.bulk_reassign(acting_user=request.user, actions=actions, followed_by=user)
+            messages.success(request, _("%(n)s actions reassigned to %(user)s.") % {"n": n, "user": user})
     except SuiviError as e:
         messages.error(request, e.message)
     target = request.POST.get("next", "")

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from suivi.core.audit import history
-from suivi.core.errors import ConflictError
+from suivi.core.errors import ConflictError, InvalidInput
 from suivi.core.gates import company_settings
 from suivi.parties import services as party_services
 from suivi.parties.queries import ContactFilters, access_contact, access_party, contact_list
@@ -28,11 +28,16 @@ def contact_list_page(request):
 @login_required
 def contact_detail(request, pk):
     contact = access_contact(request.user, pk)
-    return render(request, "web/contacts/detail.html", {
-        "contact": contact,
-        "affiliations": contact.affiliations.select_related("party"),
-        "history": history(contact, 20), "link_form": AffiliationForm(),
-    })
+    return render(
+        request,
+        "web/contacts/detail.html",
+        {
+            "contact": contact,
+            "affiliations": contact.affiliations.select_related("party"),
+            "history": history(contact, 20),
+            "link_form": AffiliationForm(),
+        },
+    )
 
 
 def _values(form):
@@ -48,19 +53,20 @@ def contact_create(request):
         if form.is_valid():
             try:
                 contact = party_services.create_contact(
-                    acting_user=request.user, values=_values(form), party=party,
+                    acting_user=request.user,
+                    values=_values(form),
+                    party=party,
                     function=request.POST.get("function", ""),
-                    default_country=company_settings(request).country)
-            except party_services.InvalidValues as e:
+                    default_country=company_settings(request).country,
+                )
+            except InvalidInput as e:
                 for field, message in e.errors.items():
                     form.add_error(field, message)
             else:
                 messages.success(request, _("Contact %(name)s created.") % {"name": contact})
-                return redirect("party_detail", pk=party.pk) if party else redirect(
-                    "contact_detail", pk=contact.pk)
+                return redirect("party_detail", pk=party.pk) if party else redirect("contact_detail", pk=contact.pk)
         status = 400
-    return render(request, "web/contacts/form.html",
-                  {"form": form, "contact": None, "party": party}, status=status)
+    return render(request, "web/contacts/form.html", {"form": form, "contact": None, "party": party}, status=status)
 
 
 @login_required
@@ -72,9 +78,12 @@ def contact_edit(request, pk):
         if form.is_valid():
             try:
                 party_services.update_contact(
-                    acting_user=request.user, contact=contact, values=_values(form),
-                    expected_version=form.cleaned_data.get("version"))
-            except party_services.InvalidValues as e:
+                    acting_user=request.user,
+                    contact=contact,
+                    values=_values(form),
+                    expected_version=form.cleaned_data.get("version"),
+                )
+            except InvalidInput as e:
                 for field, message in e.errors.items():
                     form.add_error(field, message)
             except ConflictError as e:
@@ -84,8 +93,7 @@ def contact_edit(request, pk):
                 messages.success(request, _("Changes saved."))
                 return redirect("contact_detail", pk=contact.pk)
         status = status if status != 200 else 400
-    return render(request, "web/contacts/form.html",
-                  {"form": form, "contact": contact, "party": None}, status=status)
+    return render(request, "web/contacts/form.html", {"form": form, "contact": contact, "party": None}, status=status)
 
 
 @login_required
@@ -95,10 +103,10 @@ def contact_link(request, pk):
     form = AffiliationForm(request.POST)
     if form.is_valid():
         party = access_party(request.user, form.cleaned_data["party"])
-        party_services.link_contact(acting_user=request.user, contact=contact, party=party,
-                                    function=form.cleaned_data["function"])
-        messages.success(request, _("%(contact)s now works at %(party)s.")
-                         % {"contact": contact, "party": party})
+        party_services.link_contact(
+            acting_user=request.user, contact=contact, party=party, function=form.cleaned_data["function"]
+        )
+        messages.success(request, _("%(contact)s now works at %(party)s.") % {"contact": contact, "party": party})
     else:
         messages.error(request, _("Choose a party in the list first."))
     return redirect("contact_detail", pk=pk)

@@ -16,7 +16,7 @@ from suivi.activities.queries import (
     forecast,
     pipeline,
 )
-from suivi.core.errors import ConflictError, PermissionDenied, SuiviError
+from suivi.core.errors import ConflictError, InvalidInput, PermissionDenied, SuiviError
 from suivi.core.gates import company_settings, crm_required
 from suivi.parties.queries import access_party
 
@@ -32,17 +32,23 @@ def _opportunities_on(request) -> bool:
 def folder_list_page(request):
     party_id = request.GET.get("party")
     party = access_party(request.user, party_id) if party_id else None
-    return render(request, "web/folders/list.html", {
-        "folders": folder_list(request.user, q=request.GET.get("q", "")[:100],
-                               party_id=party.pk if party else None),
-        "party": party, "q": request.GET.get("q", ""), "opportunities": _opportunities_on(request),
-        "back": request.GET.get("back", ""),
-    })
+    return render(
+        request,
+        "web/folders/list.html",
+        {
+            "folders": folder_list(
+                request.user, q=request.GET.get("q", "")[:100], party_id=party.pk if party else None
+            ),
+            "party": party,
+            "q": request.GET.get("q", ""),
+            "opportunities": _opportunities_on(request),
+            "back": request.GET.get("back", ""),
+        },
+    )
 
 
 def _folder_values(form):
-    values = {name: form.cleaned_data[name] for name in form.fields
-              if name not in ("version", "party")}
+    values = {name: form.cleaned_data[name] for name in form.fields if name not in ("version", "party")}
     for name in ("name", "description", "opportunity_type", "source", "lost_reason"):
         if name in values:
             values[name] = values[name] or ""
@@ -56,40 +62,49 @@ def _folder_values(form):
 def folder_create(request):
     party_id = request.POST.get("party") or request.GET.get("party")
     party = access_party(request.user, party_id) if party_id else None
-    form = FolderForm(request.POST or None, initial={"party": party.pk if party else None,
-                                                     "followed_by": request.user.pk},
-                      opportunities=_opportunities_on(request))
+    form = FolderForm(
+        request.POST or None,
+        initial={"party": party.pk if party else None, "followed_by": request.user.pk},
+        opportunities=_opportunities_on(request),
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
                 folder = action_services.create_folder(
-                    acting_user=request.user, values={**_folder_values(form), "party": party})
-            except action_services.InvalidAction as e:
+                    acting_user=request.user, values={**_folder_values(form), "party": party}
+                )
+            except InvalidInput as e:
                 for field, message in e.errors.items():
                     form.add_error(field if field in form.fields else None, message)
             else:
                 messages.success(request, _("Folder “%(name)s” created.") % {"name": folder})
                 return redirect("folder_list")
         status = 400
-    return render(request, "web/folders/form.html", {"form": form, "folder": None,
-                                                     "party": party}, status=status)
+    return render(request, "web/folders/form.html", {"form": form, "folder": None, "party": party}, status=status)
 
 
 @login_required
 @crm_required
 def folder_edit(request, pk):
     folder = access_folder(request.user, pk)
-    form = FolderForm(request.POST or None, instance=folder, initial={"version": folder.version},
-                      opportunities=_opportunities_on(request))
+    form = FolderForm(
+        request.POST or None,
+        instance=folder,
+        initial={"version": folder.version},
+        opportunities=_opportunities_on(request),
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                action_services.update_folder(acting_user=request.user, folder=folder,
-                                              values=_folder_values(form),
-                                              expected_version=form.cleaned_data.get("version"))
-            except action_services.InvalidAction as e:
+                action_services.update_folder(
+                    acting_user=request.user,
+                    folder=folder,
+                    values=_folder_values(form),
+                    expected_version=form.cleaned_data.get("version"),
+                )
+            except InvalidInput as e:
                 for field, message in e.errors.items():
                     form.add_error(field if field in form.fields else None, message)
             except ConflictError as e:
@@ -99,8 +114,9 @@ def folder_edit(request, pk):
                 messages.success(request, _("Changes saved."))
                 return redirect("folder_list")
         status = status if status != 200 else 400
-    return render(request, "web/folders/form.html", {"form": form, "folder": folder,
-                                                     "party": folder.party}, status=status)
+    return render(
+        request, "web/folders/form.html", {"form": form, "folder": folder, "party": folder.party}, status=status
+    )
 
 
 @login_required
@@ -117,16 +133,25 @@ def folder_delete(request, pk):
         if choice.isdigit():
             move_to = next((f for f in targets if f.pk == int(choice)), None)
         try:
-            action_services.delete_folder(acting_user=request.user, folder=folder,
-                                          move_to=move_to, detach=choice == "detach")
+            action_services.delete_folder(
+                acting_user=request.user, folder=folder, move_to=move_to, detach=choice == "detach"
+            )
         except SuiviError as e:
             error = e.message
         else:
             messages.success(request, _("Folder “%(name)s” deleted.") % {"name": folder.name})
             return redirect("folder_list")
-    return render(request, "web/folders/delete.html", {
-        "folder": folder, "count": count, "targets": targets, "error": error,
-    }, status=400 if error else 200)
+    return render(
+        request,
+        "web/folders/delete.html",
+        {
+            "folder": folder,
+            "count": count,
+            "targets": targets,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
 
 
 @login_required
@@ -140,22 +165,37 @@ def folder_quick_create(request):
     folder = None
     try:
         folder = action_services.create_folder(
-            acting_user=request.user, values={"name": name, "party": party,
-                                              "followed_by": request.user})
-    except action_services.InvalidAction as e:
+            acting_user=request.user, values={"name": name, "party": party, "followed_by": request.user}
+        )
+    except InvalidInput as e:
         error = "; ".join(e.errors.values())
-    return render(request, "web/actions/_folder_field.html", {
-        "folders": folder_choices(party.pk), "selected_folder": str(folder.pk) if folder else
-        request.POST.get("folder", ""), "party": party, "folder_error": error,
-        "new_folder_name": name if error else "",
-    }, status=400 if error else 200)
+    return render(
+        request,
+        "web/actions/_folder_field.html",
+        {
+            "folders": folder_choices(party.pk),
+            "selected_folder": str(folder.pk) if folder else request.POST.get("folder", ""),
+            "party": party,
+            "folder_error": error,
+            "new_folder_name": name if error else "",
+        },
+        status=400 if error else 200,
+    )
 
 
 def _opportunities_required(request):
     if not _opportunities_on(request):
-        return render(request, "web/feature_off.html", {"reason": _(
-            "Opportunity management is off. An administrator can switch it on in Company "
-            "settings, tab Customers/suppliers.")}, status=404)
+        return render(
+            request,
+            "web/feature_off.html",
+            {
+                "reason": _(
+                    "Opportunity management is off. An administrator can switch it on in Company "
+                    "settings, tab Customers/suppliers."
+                )
+            },
+            status=404,
+        )
     return None
 
 
@@ -166,12 +206,17 @@ def pipeline_board(request):
         return refused
     followed_by = request.GET.get("followed_by")
     followed_by = int(followed_by) if followed_by and followed_by.isdigit() else None
-    return render(request, "web/folders/pipeline.html", {
-        "columns": pipeline(request.user, followed_by=followed_by),
-        "stages": Stage.objects.all(), "users": User.objects.filter(is_active=True),
-        "followed_by": followed_by,
-        "forecast": forecast(request.user, followed_by=followed_by),
-    })
+    return render(
+        request,
+        "web/folders/pipeline.html",
+        {
+            "columns": pipeline(request.user, followed_by=followed_by),
+            "stages": Stage.objects.all(),
+            "users": User.objects.filter(is_active=True),
+            "followed_by": followed_by,
+            "forecast": forecast(request.user, followed_by=followed_by),
+        },
+    )
 
 
 @login_required
@@ -194,8 +239,7 @@ def pipeline_move(request, pk):
     else:
         status = 200
     if request.htmx:
-        return render(request, "web/folders/_move_result.html", {"folder": folder},
-                      status=status)
+        return render(request, "web/folders/_move_result.html", {"folder": folder}, status=status)
     return redirect("pipeline")
 
 
@@ -206,10 +250,11 @@ def opportunity_status(request, pk):
     folder = access_folder(request.user, pk)
     try:
         action_services.set_opportunity_status(
-            acting_user=request.user, folder=folder, status=request.POST.get("status", ""),
-            lost_reason=request.POST.get("lost_reason", ""))
+            acting_user=request.user,
+            folder=folder,
+            status=request.POST.get("status", ""),
+            lost_reason=request.POST.get("lost_reason", ""),
+        )
     except (SuiviError, ValueError) as e:
         messages.error(request, getattr(e, "message", str(e)))
     return redirect("folder_edit", pk=pk)
-
-

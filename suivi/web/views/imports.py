@@ -29,8 +29,9 @@ def import_upload(request):
         try:
             importing.check_size(int(request.META.get("CONTENT_LENGTH") or 0) - 4096)
         except importing.ImportFileError as e:
-            return render(request, "web/imports/upload.html",
-                          {"form": ImportUploadForm(), "refusal": str(e)}, status=413)
+            return render(
+                request, "web/imports/upload.html", {"form": ImportUploadForm(), "refusal": str(e)}, status=413
+            )
         form = ImportUploadForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data["file"]
@@ -42,9 +43,11 @@ def import_upload(request):
                 form.add_error("file", str(e))
             else:
                 party_import = PartyImport(
-                    created_by=request.user, filename=upload.name[:255],
+                    created_by=request.user,
+                    filename=upload.name[:255],
                     encoding=form.cleaned_data["encoding"],
-                    mapping={k: v for k, v in importing.guess_mapping(table.headers).items()})
+                    mapping={k: v for k, v in importing.guess_mapping(table.headers).items()},
+                )
                 party_import.file.save(f"{party_import.id}.bin", ContentFile(data), save=False)
                 party_import.save()
                 return redirect("party_import_map", pk=party_import.pk)
@@ -81,21 +84,28 @@ def import_map(request, pk):
         problems = importing.check_mapping(mapping, table.headers)
         if not problems:
             if request.POST.get("apply"):
-                report = importing.apply_import(acting_user=request.user,
-                                                party_import=party_import, table=table,
-                                                default_country=country)
-                messages.success(request, _("%(count)s parties imported.")
-                                 % {"count": report.created})
+                report = importing.apply_import(
+                    acting_user=request.user, party_import=party_import, table=table, default_country=country
+                )
+                messages.success(request, _("%(count)s parties imported.") % {"count": report.created})
                 return redirect("party_import_map", pk=party_import.pk)
             report = importing.dry_run(table, mapping, country)
             party_import.report = report.as_dict()
             party_import.status = ImportStatus.CHECKED
         party_import.save(update_fields=["mapping", "report", "status"])
     mapping = {k: int(v) for k, v in party_import.mapping.items()}
-    return render(request, "web/imports/map.html", {
-        "imp": party_import, "headers": list(enumerate(table.headers)),
-        "fields": [(name, label, mapping.get(name)) for name, (label, _s) in
-                   importing.FIELDS.items()],
-        "preview": table.rows[:5], "row_count": len(table.rows), "problems": problems,
-        "report": party_import.report, "required": importing.REQUIRED,
-    }, status=400 if problems else 200)
+    return render(
+        request,
+        "web/imports/map.html",
+        {
+            "imp": party_import,
+            "headers": list(enumerate(table.headers)),
+            "fields": [(name, label, mapping.get(name)) for name, (label, _s) in importing.FIELDS.items()],
+            "preview": table.rows[:5],
+            "row_count": len(table.rows),
+            "problems": problems,
+            "report": party_import.report,
+            "required": importing.REQUIRED,
+        },
+        status=400 if problems else 200,
+    )

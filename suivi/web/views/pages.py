@@ -22,10 +22,14 @@ def healthz(request):
 
 @login_required
 def home(request):
-    return render(request, "web/home.html", {
-        "party_count": Party.objects.filter(archived=False).count(),
-        "contact_count": Contact.objects.filter(archived=False).count(),
-    })
+    return render(
+        request,
+        "web/home.html",
+        {
+            "party_count": Party.objects.filter(archived=False).count(),
+            "contact_count": Contact.objects.filter(archived=False).count(),
+        },
+    )
 
 
 @login_required

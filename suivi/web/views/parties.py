@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from suivi.activities.queries import party_timeline
 from suivi.core.audit import history
-from suivi.core.errors import ConflictError
+from suivi.core.errors import ConflictError, InvalidInput
 from suivi.core.gates import company_settings
 from suivi.parties import exporting
 from suivi.parties import services as party_services
@@ -29,10 +29,14 @@ from ..pagination import DeferredJoinPaginator
 
 PAGE_SIZE = 50
 SORT_LABELS = {
-    "name": gettext_lazy("Name A→Z"), "-name": gettext_lazy("Name Z→A"),
-    "code": gettext_lazy("Code ↑"), "-code": gettext_lazy("Code ↓"),
-    "city": gettext_lazy("City A→Z"), "-city": gettext_lazy("City Z→A"),
-    "-created": gettext_lazy("Newest first"), "created": gettext_lazy("Oldest first"),
+    "name": gettext_lazy("Name A→Z"),
+    "-name": gettext_lazy("Name Z→A"),
+    "code": gettext_lazy("Code ↑"),
+    "-code": gettext_lazy("Code ↓"),
+    "city": gettext_lazy("City A→Z"),
+    "-city": gettext_lazy("City Z→A"),
+    "-created": gettext_lazy("Newest first"),
+    "created": gettext_lazy("Oldest first"),
 }
 assert set(SORT_LABELS) == set(PARTY_SORTS)
 
@@ -43,8 +47,11 @@ def party_list_page(request):
     paginator = DeferredJoinPaginator(with_list_relations(party_list(request.user, filters)), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     context = {
-        "page": page, "filters": filters, "categories": Category.objects.all(),
-        "sort_labels": SORT_LABELS.items(), "query": _query_without(request, "page"),
+        "page": page,
+        "filters": filters,
+        "categories": Category.objects.all(),
+        "sort_labels": SORT_LABELS.items(),
+        "query": _query_without(request, "page"),
     }
     template = "web/parties/_rows.html" if request.htmx else "web/parties/list.html"
     return render(request, template, context)
@@ -63,18 +70,23 @@ def party_detail(request, pk):
     affiliations = party.affiliations.select_related("contact").all()
     crm = company_settings(request).crm_enabled
     timeline = party_timeline(request.user, party, request.GET.get("after", "")) if crm else None
-    return render(request, "web/parties/detail.html", {
-        "timeline": timeline,
-        "party": party, "affiliations": affiliations,
-        "addresses": party.addresses.all(), "history": history(party, 20),
-        "address_form": AddressForm(initial={"country": party.country}),
-    })
+    return render(
+        request,
+        "web/parties/detail.html",
+        {
+            "timeline": timeline,
+            "party": party,
+            "affiliations": affiliations,
+            "addresses": party.addresses.all(),
+            "history": history(party, 20),
+            "address_form": AddressForm(initial={"country": party.country}),
+        },
+    )
 
 
 def _party_values(form):
     data = form.cleaned_data
-    values = {name: data[name] for name in PartyForm.Meta.fields
-              if name not in ("categories",)}
+    values = {name: data[name] for name in PartyForm.Meta.fields if name not in ("categories",)}
     for name, value in values.items():
         if value is None and name != "sales_rep":
             values[name] = ""
@@ -88,17 +100,19 @@ def _show_errors(form, errors):
 
 @login_required
 def party_create(request):
-    form = PartyForm(request.POST or None,
-                     initial={"country": company_settings(request).country, "is_customer": True})
+    form = PartyForm(request.POST or None, initial={"country": company_settings(request).country, "is_customer": True})
     status = 200
     if request.method == "POST":
         if form.is_valid():
             values, categories = _party_values(form)
             try:
                 party = party_services.create_party(
-                    acting_user=request.user, values=values, categories=categories,
-                    default_country=company_settings(request).country)
-            except party_services.InvalidValues as e:
+                    acting_user=request.user,
+                    values=values,
+                    categories=categories,
+                    default_country=company_settings(request).country,
+                )
+            except InvalidInput as e:
                 _show_errors(form, e.errors)
             else:
                 messages.success(request, _("Party %(name)s created.") % {"name": party.name})
@@ -117,9 +131,13 @@ def party_edit(request, pk):
             values, categories = _party_values(form)
             try:
                 party_services.update_party(
-                    acting_user=request.user, party=party, values=values, categories=categories,
-                    expected_version=form.cleaned_data.get("version"))
-            except party_services.InvalidValues as e:
+                    acting_user=request.user,
+                    party=party,
+                    values=values,
+                    categories=categories,
+                    expected_version=form.cleaned_data.get("version"),
+                )
+            except InvalidInput as e:
                 _show_errors(form, e.errors)
             except ConflictError as e:
                 form.add_error(None, e.message)
@@ -140,8 +158,9 @@ def party_archive(request, pk):
         return redirect("party_detail", pk=pk)
     restore = request.POST.get("restore") == "1"
     party_services.archive_party(acting_user=request.user, party=party, archived=not restore)
-    messages.success(request, _("Party restored.") if restore else
-                     _("Party archived. It stays in history and can be restored."))
+    messages.success(
+        request, _("Party restored.") if restore else _("Party archived. It stays in history and can be restored.")
+    )
     return redirect("party_detail", pk=pk)
 
 
@@ -156,8 +175,11 @@ def party_add_address(request, pk):
         add_address(acting_user=request.user, party=party, values=form.cleaned_data)
         messages.success(request, _("Address added."))
     else:
-        messages.error(request, _("The address was not added: %(errors)s") % {
-            "errors": "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())})
+        messages.error(
+            request,
+            _("The address was not added: %(errors)s")
+            % {"errors": "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())},
+        )
     return redirect("party_detail", pk=pk)
 
 
@@ -165,8 +187,7 @@ def party_add_address(request, pk):
 def party_typeahead_page(request):
     """HTML options for party pickers (HTMX)."""
     parties = party_typeahead(request.user, request.GET.get("q", ""))
-    return render(request, "web/parties/_typeahead.html",
-                  {"parties": parties, "q": request.GET.get("q", "")})
+    return render(request, "web/parties/_typeahead.html", {"parties": parties, "q": request.GET.get("q", "")})
 
 
 @login_required
@@ -177,9 +198,9 @@ def party_export(request, fmt):
     if fmt == "xlsx":
         response = HttpResponse(
             exporting.xlsx_bytes(parties),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
     else:
-        response = StreamingHttpResponse(exporting.csv_lines(parties),
-                                         content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(exporting.csv_lines(parties), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="parties.{fmt}"'
     return response

@@ -4,9 +4,9 @@ from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from suivi.accounts import services as account_services
@@ -60,10 +60,18 @@ def company_settings_page(request, tab="crm"):
     if not can_edit:
         for field in form.fields.values():
             field.disabled = True
-    return render(request, "web/settings.html", {
-        "form": form, "tab": tab, "tabs": [(k, v[0]) for k, v in TABS.items()],
-        "can_edit": can_edit, "version": settings_obj.version,
-    }, status=status)
+    return render(
+        request,
+        "web/settings.html",
+        {
+            "form": form,
+            "tab": tab,
+            "tabs": [(k, v[0]) for k, v in TABS.items()],
+            "can_edit": can_edit,
+            "version": settings_obj.version,
+        },
+        status=status,
+    )
 
 
 def _int(value):
@@ -76,12 +84,16 @@ def _int(value):
 @login_required
 def preferences(request):
     device = device_preference(request.user, request.device_id)
-    initial = {"language": request.user.language, "sending_method": request.user.sending_method,
-               "send_via_outlook": bool(device and device.send_via_outlook)}
+    initial = {
+        "language": request.user.language,
+        "sending_method": request.user.sending_method,
+        "send_via_outlook": bool(device and device.send_via_outlook),
+    }
     form = PreferencesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         account_services.update_preferences(
-            acting_user=request.user, device_id=request.device_id,
+            acting_user=request.user,
+            device_id=request.device_id,
             device_label=request.headers.get("User-Agent", "")[:200],
             language=form.cleaned_data["language"],
             sending_method=form.cleaned_data["sending_method"],
@@ -90,10 +102,16 @@ def preferences(request):
         request.session["suivi_language"] = form.cleaned_data["language"]
         messages.success(request, _("Preferences saved."))
         return redirect("preferences")
-    return render(request, "web/preferences.html", {
-        "form": form, "device": device, "device_id": request.device_id,
-        "devices": request.user.devices.all(),
-    })
+    return render(
+        request,
+        "web/preferences.html",
+        {
+            "form": form,
+            "device": device,
+            "device_id": request.device_id,
+            "devices": request.user.devices.all(),
+        },
+    )
 
 
 @require_POST

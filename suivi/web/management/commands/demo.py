@@ -16,9 +16,10 @@ class Command(BaseCommand):
     def handle(self, *args, size, **options):
         started = time.monotonic()
         password = demo.load(size, stdout=self.stdout)
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo data ready ({size}) in {time.monotonic() - started:.0f} s."))
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({size}) in {time.monotonic() - started:.0f} s."))
         if password:
-            self.stdout.write(self.style.WARNING(
-                f"Log in as admin with password {password} "
-                f"(kept in {demo.credentials_path()}, mode 600)."))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Log in as admin with password {password} (kept in {demo.credentials_path()}, mode 600)."
+                )
+            )

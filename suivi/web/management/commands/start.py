@@ -31,13 +31,11 @@ class Command(BaseCommand):
         suivi = [sys.executable, "-m", "suivi"]
         children = [
             subprocess.Popen([*suivi, "worker"], env=env),
-            subprocess.Popen([*suivi, "serve", "--workers", os.environ.get("WEB_CONCURRENCY",
-                                                                            "2")], env=env),
+            subprocess.Popen([*suivi, "serve", "--workers", os.environ.get("WEB_CONCURRENCY", "2")], env=env),
         ]
         path = demo.credentials_path()
         hint = f"log in with the credentials in {path}" if path.exists() else "log in"
-        self.stdout.write(self.style.SUCCESS(
-            f"Suivi runs on http://{host}:{port}/ — {hint}. Ctrl-C stops it."))
+        self.stdout.write(self.style.SUCCESS(f"Suivi runs on http://{host}:{port}/ — {hint}. Ctrl-C stops it."))
         if path.exists():
             self.stdout.write(path.read_text())
 
