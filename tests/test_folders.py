@@ -154,3 +154,14 @@ def test_opportunity_status_follows_its_workflow(user_client, board):
     deal.refresh_from_db()
     assert deal.status == "lost"
     assert "Deal 1" not in user_client.get("/crm/pipeline/").content.decode()
+
+
+def test_the_folders_screen_and_the_board_run_a_fixed_number_of_queries(user_client, board):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # The board reads its cards with one query per stage (4 default stages).
+    for url, expected in (("/crm/folders/", 4), ("/crm/pipeline/", 13)):
+        with CaptureQueriesContext(connection) as queries:
+            assert user_client.get(url).status_code == 200
+        assert len(queries) == expected, (url, [q["sql"][:90] for q in queries])
