@@ -275,3 +275,44 @@ def test_every_crm_page_is_closed_when_the_crm_is_off(user_client, plain_user):
         response = user_client.get(url)
         assert response.status_code == 404 and "CRM option is off" in response.content.decode()
     assert Action.objects.filter(pk=action.pk).exists()
+
+
+def test_an_administrator_configures_action_types_in_three_languages(admin_client, user_client):
+    page = admin_client.get("/settings/action-types/").content.decode()
+    total = int(re.search(r'name="form-TOTAL_FORMS" value="(\d+)"', page).group(1))
+    data = {"form-TOTAL_FORMS": total, "form-INITIAL_FORMS": total - 1}
+    for i, t in enumerate(ActionType.objects.all()):
+        data.update(
+            {
+                f"form-{i}-id": t.pk,
+                f"form-{i}-name_fr": t.name_fr,
+                f"form-{i}-name_en": t.name_en,
+                f"form-{i}-name_nl": t.name_nl,
+                f"form-{i}-colour": t.colour,
+                f"form-{i}-icon": t.icon,
+                f"form-{i}-default_duration": t.default_duration,
+                f"form-{i}-active": "on",
+                f"form-{i}-position": t.position,
+            }
+        )
+    n = total - 1
+    data.update(
+        {
+            f"form-{n}-name_fr": "Salon",
+            f"form-{n}-name_en": "Trade fair",
+            f"form-{n}-name_nl": "Beurs",
+            f"form-{n}-colour": "#123456",
+            f"form-{n}-icon": "*",
+            f"form-{n}-default_duration": "240",
+            f"form-{n}-billable_by_default": "on",
+            f"form-{n}-is_calendar_item": "on",
+            f"form-{n}-active": "on",
+            f"form-{n}-position": "9",
+        }
+    )
+    assert user_client.post("/settings/action-types/", data).status_code == 403
+    assert admin_client.post("/settings/action-types/", data).status_code == 302
+    fair = ActionType.objects.get(name_en="Trade fair")
+    assert (fair.name_nl, fair.default_duration, fair.billable_by_default) == ("Beurs", 240, True)
+    page = user_client.get("/crm/actions/new/").content.decode()
+    assert "Trade fair" in page

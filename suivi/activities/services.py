@@ -298,3 +298,21 @@ def set_opportunity_status(*, acting_user, folder: Folder, status: str, lost_rea
     if status == OpportunityStatus.WON:
         values["probability"] = 100
     return update_folder(acting_user=acting_user, folder=folder, values=values)
+
+
+# --- configuration: action types and pipeline stages (administrators) ---------------------------
+
+
+@transaction.atomic
+def save_configuration_row(*, acting_user, model, instance, values: dict[str, Any]):
+    """Create (``instance`` None) or change one action type or stage. Administrators only."""
+    if not acting_user.is_administrator:
+        raise PermissionDenied(_("Only administrators may change action types and stages."))
+    obj = instance or model()
+    changes = audit.diff(obj, values) if instance else {}
+    for name, value in values.items():
+        setattr(obj, name, value)
+    obj.full_clean()
+    obj.save()
+    audit.record(acting_user, "update" if instance else "create", obj, changes)
+    return obj

@@ -281,3 +281,9 @@ class FolderForm(forms.ModelForm):
 
     def _post_clean(self):
         pass
+
+
+def configuration_formset(model, fields, data=None):
+    """Rows of action types or stages, edited on one settings tab."""
+    formset_class = forms.modelformset_factory(model, fields=fields, extra=1, can_delete=False)
+    return formset_class(data, queryset=model.objects.all())

@@ -11,16 +11,38 @@ from django.views.decorators.http import require_POST
 
 from suivi.accounts import services as account_services
 from suivi.accounts.queries import device_preference
+from suivi.activities import services as action_services
+from suivi.activities.models import ActionType, Stage
 from suivi.core import services as core_services
 from suivi.core.errors import ConflictError, PermissionDenied
 from suivi.core.expressions import ExpressionError
 from suivi.core.gates import company_settings
 
-from ..forms import CrmSettingsForm, GeneralSettingsForm, PreferencesForm
+from ..forms import CrmSettingsForm, GeneralSettingsForm, PreferencesForm, configuration_formset
 
 TABS = {
     "general": (gettext_lazy("General"), GeneralSettingsForm),
     "crm": (gettext_lazy("Customers/suppliers"), CrmSettingsForm),
+    "action-types": (gettext_lazy("Action types"), None),
+    "stages": (gettext_lazy("Pipeline stages"), None),
+}
+CONFIGURATION = {
+    "action-types": (
+        ActionType,
+        [
+            "name_fr",
+            "name_en",
+            "name_nl",
+            "colour",
+            "icon",
+            "default_duration",
+            "billable_by_default",
+            "is_calendar_item",
+            "active",
+            "position",
+        ],
+    ),
+    "stages": (Stage, ["name", "position", "default_probability"]),
 }
 
 
@@ -28,6 +50,8 @@ TABS = {
 def company_settings_page(request, tab="crm"):
     if tab not in TABS:
         tab = "crm"
+    if tab in CONFIGURATION:
+        return _configuration_page(request, tab)
     settings_obj = company_settings(request)
     form_class = TABS[tab][1]
     can_edit = request.user.is_administrator
@@ -69,6 +93,43 @@ def company_settings_page(request, tab="crm"):
             "tabs": [(k, v[0]) for k, v in TABS.items()],
             "can_edit": can_edit,
             "version": settings_obj.version,
+        },
+        status=status,
+    )
+
+
+def _configuration_page(request, tab):
+    """Action types or pipeline stages: one row each, administrators change them."""
+    model, fields = CONFIGURATION[tab]
+    can_edit = request.user.is_administrator
+    formset = configuration_formset(model, fields, request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not can_edit:
+            messages.error(request, _("Only administrators may change action types and stages."))
+            status = 403
+        elif formset.is_valid():
+            for form in formset.forms:
+                if form.has_changed():
+                    action_services.save_configuration_row(
+                        acting_user=request.user,
+                        model=model,
+                        instance=form.instance if form.instance.pk else None,
+                        values={name: form.cleaned_data[name] for name in fields},
+                    )
+            messages.success(request, _("Settings saved."))
+            return redirect("company_settings", tab=tab)
+        else:
+            status = 400
+    return render(
+        request,
+        "web/settings_rows.html",
+        {
+            "formset": formset,
+            "tab": tab,
+            "tabs": [(k, v[0]) for k, v in TABS.items()],
+            "can_edit": can_edit,
+            "fields": fields,
         },
         status=status,
     )
