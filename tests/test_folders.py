@@ -87,6 +87,8 @@ def test_opportunity_fields_appear_only_with_the_option_and_their_data_is_kept(u
     user_client.post(f"/crm/folders/{folder.pk}/update/", {"name": "Deal renamed", "version": folder.version})
     folder.refresh_from_db()
     assert folder.name == "Deal renamed" and folder.budget == Decimal("10000")
+    history = user_client.get(f"/crm/folders/{folder.pk}/update/").content.decode().split("History")[-1]
+    assert "Deal renamed" in history and plain_user.first_name in history
     assert user_client.get("/crm/pipeline/").status_code == 404
     set_options(opportunities_enabled=True)
     page = user_client.get(f"/crm/folders/{folder.pk}/update/").content.decode()

@@ -16,6 +16,7 @@ from suivi.activities.queries import (
     forecast,
     pipeline,
 )
+from suivi.core.audit import history
 from suivi.core.errors import ConflictError, InvalidInput, PermissionDenied, SuiviError
 from suivi.core.gates import company_settings, crm_required
 from suivi.parties.queries import access_party
@@ -115,7 +116,10 @@ def folder_edit(request, pk):
                 return redirect("folder_list")
         status = status if status != 200 else 400
     return render(
-        request, "web/folders/form.html", {"form": form, "folder": folder, "party": folder.party}, status=status
+        request,
+        "web/folders/form.html",
+        {"form": form, "folder": folder, "party": folder.party, "history": history(folder, 20)},
+        status=status,
     )
 
 
