@@ -30,7 +30,7 @@ browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 test: setup browser
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	SUIVI_VAR_DIR=var/test $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)

@@ -22,6 +22,11 @@ def _english_by_default(settings):
 
 
 @pytest.fixture(autouse=True)
+def _own_media_folder(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     from django.core.cache import cache
 
