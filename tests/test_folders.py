@@ -163,7 +163,15 @@ def test_the_folders_screen_and_the_board_run_a_fixed_number_of_queries(user_cli
     from django.test.utils import CaptureQueriesContext
 
     # The board reads its cards with one query per stage (4 default stages).
-    for url, expected in (("/crm/folders/", 4), ("/crm/pipeline/", 13)):
+    for url, expected in (("/crm/folders/", 4), ("/crm/pipeline/", 12)):
         with CaptureQueriesContext(connection) as queries:
             assert user_client.get(url).status_code == 200
         assert len(queries) == expected, (url, [q["sql"][:90] for q in queries])
+
+
+def test_a_crowded_column_shows_the_soonest_cards_and_counts_the_rest(plain_user, board):
+    from suivi.activities.queries import pipeline
+
+    column = pipeline(plain_user, limit_per_stage=2)[0]
+    assert [f.name for f in column.cards] == ["Deal 0", "Deal 2"]
+    assert column.more == 1 and column.budget == Decimal("9000")

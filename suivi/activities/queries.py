@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 
@@ -214,30 +214,52 @@ def party_timeline(user, party: Party, cursor: str = "", size: int = 25) -> Acti
 class Column:
     stage: Stage
     cards: list[Folder]
+    count: int
     budget: object
     weighted: object
 
+    @property
+    def more(self) -> int:
+        return self.count - len(self.cards)
 
-def pipeline(user, *, followed_by: int | None = None, limit_per_stage: int = 200) -> list[Column]:
-    """Open opportunities by stage, with column totals of budget and weighted amount."""
+
+CARDS_PER_STAGE = 50
+
+
+def pipeline(user, *, followed_by: int | None = None, limit_per_stage: int = CARDS_PER_STAGE) -> list[Column]:
+    """Open opportunities by stage, with column totals of budget and weighted amount.
+
+    Totals cover every open opportunity; each column shows the ``limit_per_stage`` closing
+    soonest (a column of a thousand cards helps nobody, and renders slowly).
+    """
     opportunities = Folder.objects.filter(is_opportunity=True, status=OpportunityStatus.OPEN, archived=False)
     if followed_by:
         opportunities = opportunities.filter(followed_by_id=followed_by)
-    stages = list(Stage.objects.all())
-    totals = {row["stage"]: row for row in opportunities.values("stage").annotate(budget=Sum("budget"), n=Count("id"))}
-    weighted = {}
-    for row in opportunities.values("stage", "budget", "probability").iterator():
-        if row["budget"] is not None and row["probability"] is not None:
-            weighted[row["stage"]] = weighted.get(row["stage"], 0) + (row["budget"] * row["probability"] / 100)
+    totals = {
+        row["stage"]: row
+        for row in opportunities.values("stage").annotate(
+            n=Count("id"),
+            weighted_total=Sum(F("budget") * F("probability"), output_field=DecimalField()) / 100,
+            budget_total=Sum("budget"),
+        )
+    }
     columns = []
-    for stage in stages:
+    for stage in Stage.objects.all():
         cards = list(
             opportunities.filter(stage=stage)
             .select_related("party", "followed_by")
             .order_by("expected_close", "id")[:limit_per_stage]
         )
         total = totals.get(stage.pk, {})
-        columns.append(Column(stage, cards, total.get("budget") or 0, round(weighted.get(stage.pk, 0), 2)))
+        columns.append(
+            Column(
+                stage,
+                cards,
+                total.get("n") or 0,
+                total.get("budget_total") or 0,
+                round(total.get("weighted_total") or 0, 2),
+            )
+        )
     return columns
 
 
