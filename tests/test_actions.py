@@ -316,3 +316,10 @@ def test_an_administrator_configures_action_types_in_three_languages(admin_clien
     assert (fair.name_nl, fair.default_duration, fair.billable_by_default) == ("Beurs", 240, True)
     page = user_client.get("/crm/actions/new/").content.decode()
     assert "Trade fair" in page
+
+
+def test_the_party_page_with_its_timeline_runs_a_fixed_number_of_queries(user_client, listed):
+    alpha, other = listed
+    with CaptureQueriesContext(connection) as queries:
+        assert user_client.get(f"/parties/{alpha.pk}/").status_code == 200
+    assert len(queries) == 9, [q["sql"][:80] for q in queries]

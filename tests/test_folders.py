@@ -175,3 +175,13 @@ def test_a_crowded_column_shows_the_soonest_cards_and_counts_the_rest(plain_user
     column = pipeline(plain_user, limit_per_stage=2)[0]
     assert [f.name for f in column.cards] == ["Deal 0", "Deal 2"]
     assert column.more == 1 and column.budget == Decimal("9000")
+
+
+def test_the_folder_page_offers_the_next_statuses_of_an_opportunity(user_client, board):
+    deal = Folder.objects.get(name="Deal 2")
+    page = user_client.get(f"/crm/folders/{deal.pk}/update/").content.decode()
+    buttons = re.findall(r'<button name="status" value="(\w+)"', page)
+    assert buttons == ["won", "lost", "abandoned"]
+    user_client.post(f"/crm/folders/{deal.pk}/status/", {"status": "won"})
+    page = user_client.get(f"/crm/folders/{deal.pk}/update/").content.decode()
+    assert re.findall(r'<button name="status" value="(\w+)"', page) == ["open"]
