@@ -1,16 +1,18 @@
-"""The action types and pipeline stages a new company starts with (editable afterwards)."""
+"""The action types and pipeline stages a new company starts with (editable afterwards).
+
+Icons are symbols that the common system fonts carry (no emoji font is assumed)."""
 
 from django.db import migrations
 
 TYPES = [
     # fr, en, nl, colour, icon, minutes, billable, calendar
     ("Appel", "Call", "Telefoon", "#0f5fa8", "☎", 15, False, False),
-    ("Réunion", "Meeting", "Vergadering", "#6941c6", "👥", 60, True, True),
-    ("E-mail", "E-mail", "E-mail", "#067647", "✉", 10, False, False),
-    ("Courrier", "Letter", "Brief", "#475467", "📄", 20, False, False),
-    ("Visite", "Visit", "Bezoek", "#b54708", "🚗", 90, True, True),
+    ("Réunion", "Meeting", "Vergadering", "#6941c6", "◎", 60, True, True),
+    ("E-mail", "E-mail", "E-mail", "#067647", "@", 10, False, False),
+    ("Courrier", "Letter", "Brief", "#475467", "✉", 20, False, False),
+    ("Visite", "Visit", "Bezoek", "#b54708", "⌂", 90, True, True),
     ("Tâche", "Task", "Taak", "#c11574", "✓", 30, False, False),
-    ("Note", "Note", "Notitie", "#667085", "📝", 5, False, False),
+    ("Note", "Note", "Notitie", "#667085", "✎", 5, False, False),
 ]
 STAGES = [("Qualification", 10), ("Proposition", 30), ("Négociation", 60), ("Closing", 80)]
 
