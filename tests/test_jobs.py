@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
@@ -31,6 +33,9 @@ def test_stale_unfinished_imports_are_purged_with_their_files(plain_user, settin
     assert purge_stale_imports() == 0
 
 
+# The worker closes its database connection after each job (huey's db_periodic_task), which a
+# test wrapped in a transaction would not survive: this one commits for real.
+@pytest.mark.django_db(transaction=True)
 def test_the_job_runs_through_the_configured_queue(plain_user, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     make_import(plain_user, 10)
