@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY

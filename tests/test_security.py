@@ -62,3 +62,27 @@ def test_stored_script_payloads_are_shown_as_text(user_client, plain_user):
         page = user_client.get(url).content.decode()
         assert "<script>alert" not in page and "<img src=x" not in page, url
         assert "&lt;script&gt;" in page, url
+
+
+def test_deploy_checks_pass_with_production_settings(tmp_path):
+    import os
+    import secrets
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "SUIVI_HTTPS": "1",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "DEBUG": "0",
+        "SUIVI_VAR_DIR": str(tmp_path),
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests only
+    result = subprocess.run(
+        [sys.executable, "-m", "suivi", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

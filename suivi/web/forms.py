@@ -225,6 +225,14 @@ class ActionForm(forms.ModelForm):
         self.fields["subject"].widget.attrs.pop("maxlength", None)
         self.fields["subject"].validators = []
         self.fields["status"].disabled = self.instance.pk is not None  # changed by its workflow
+        # Each type says whether its actions are billable by default; the form follows the
+        # chosen type (suivi.js) until the user ticks the box themselves.
+        types = list(self.fields["action_type"].queryset)
+        billable_types = [str(t.pk) for t in types if t.billable_by_default]
+        self.fields["action_type"].widget.attrs["data-billable-types"] = " ".join(billable_types)
+        if self.instance.pk is None and not self.is_bound:
+            initial_type = str(self.initial.get("action_type") or "")
+            self.initial.setdefault("billable", initial_type in billable_types)
 
     def _post_clean(self):
         pass  # the service checks the action as a whole

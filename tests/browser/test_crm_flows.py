@@ -50,6 +50,7 @@ def test_both_form_layouts_record_the_same_action(page, user, layout):
     factories.contact(user, party=party, last_name="Lambert")
     log_in(page, "paul", PASSWORD)
     fill_new_action(page, party.name)
+    page.select_option("#id_action_type", label="Meeting")
     if layout == "tabs":
         expect(page.locator("#panel-description")).to_be_hidden()
         page.click("#tab-description")
@@ -57,7 +58,7 @@ def test_both_form_layouts_record_the_same_action(page, user, layout):
     if layout == "tabs":
         page.locator("#tab-description").press("ArrowRight")  # keyboard moves to Billing
         expect(page.locator("#panel-billing")).to_be_visible()
-    page.check("#id_billable")
+    expect(page.locator("#id_billable")).to_be_checked()  # a meeting is billable by default
     page.fill("#id_bill_quantity", "2")
     page.click("button.primary >> text=Save")
     expect(page.locator(".messages")).to_contain_text("Action recorded")

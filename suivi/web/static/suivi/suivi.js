@@ -125,3 +125,16 @@
     });
   });
 })();
+
+// New action: "billable" follows the type's default until the user sets it.
+(function () {
+  "use strict";
+  var type = document.querySelector("select[data-billable-types]");
+  var billable = document.getElementById("id_billable");
+  if (!type || !billable || document.querySelector("[data-action-saved]")) { return; }
+  var touched = false;
+  billable.addEventListener("change", function () { touched = true; });
+  type.addEventListener("change", function () {
+    if (!touched) { billable.checked = type.dataset.billableTypes.split(" ").indexOf(type.value) >= 0; }
+  });
+})();
