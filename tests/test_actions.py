@@ -323,3 +323,25 @@ def test_the_party_page_with_its_timeline_runs_a_fixed_number_of_queries(user_cl
     with CaptureQueriesContext(connection) as queries:
         assert user_client.get(f"/parties/{alpha.pk}/").status_code == 200
     assert len(queries) == 9, [q["sql"][:80] for q in queries]
+
+
+def test_editing_an_action_shows_its_partys_contacts_and_can_clear_the_party(user_client, plain_user):
+    party = factories.party(plain_user, name="Alpha")
+    marie = factories.contact(plain_user, party=party, last_name="Dewit")
+    action = factories.action(plain_user, party=party, contacts=[marie])
+    page = user_client.get(f"/crm/actions/{action.pk}/").content.decode()
+    assert re.search(rf'value="{marie.pk}"[^>]*checked', page) and 'value="Alpha"' in page
+    response = user_client.post(
+        f"/crm/actions/{action.pk}/",
+        {
+            "subject": action.subject,
+            "action_type": action.action_type_id,
+            "priority": 2,
+            "followed_by": plain_user.pk,
+            "party": "",
+            "version": action.version,
+        },
+    )
+    assert response.status_code == 302
+    action.refresh_from_db()
+    assert action.party is None and not action.contacts.exists()

@@ -1,20 +1,11 @@
 """Permission-checked reads of users and preferences."""
 
 from django.db.models import QuerySet
-from django.http import Http404
 
 from suivi.core.followed_by import users_selected_by
 from suivi.core.models import CompanySettings, SendingMethod
 
 from .models import DevicePreference, User
-
-
-def access_user(viewer: User, user_id: int) -> User:
-    """A user any signed-in colleague may see (name, role); 404 for an unknown id."""
-    try:
-        return User.objects.get(pk=user_id)
-    except (User.DoesNotExist, ValueError, TypeError) as e:
-        raise Http404 from e
 
 
 def visible_users(viewer: User) -> QuerySet[User]:

@@ -7,7 +7,7 @@ shared by the whole company.
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
@@ -161,7 +161,6 @@ class ActionPage:
     rows: list[Action]
     next_cursor: str | None
     size: int = 50
-    extra: dict = field(default_factory=dict)
 
 
 def action_page(qs: QuerySet[Action], cursor: str = "", size: int = 50) -> ActionPage:

@@ -8,18 +8,27 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from suivi.accounts.queries import visible_users
+from suivi.activities import services as action_services
+from suivi.activities.queries import ActionFilters, access_action, access_folder, action_list, folder_list
 from suivi.core import services as core_services
 from suivi.core.expressions import ExpressionError
 from suivi.core.gates import company_settings
 from suivi.parties import services as party_services
 from suivi.parties.models import Party
-from suivi.parties.queries import ContactFilters, access_contact, access_party, contact_list
+from suivi.parties.queries import (
+    ContactFilters,
+    access_contact,
+    access_party,
+    contact_list,
+    matching_words,
+    visible_parties,
+)
 
 from .permissions import CrmEnabled, IsAdministratorOrReadOnly
 from .serializers import (
@@ -79,9 +88,7 @@ class PartyFilter(filters.FilterSet):
         ]
 
     def filter_q(self, queryset, name, value):
-        from suivi.parties.queries import _matching_words
-
-        return _matching_words(queryset, value)
+        return matching_words(queryset, value)
 
 
 class PartyViewSet(
@@ -101,8 +108,6 @@ class PartyViewSet(
     search_fields = []
 
     def get_queryset(self):
-        from suivi.parties.queries import visible_parties
-
         return visible_parties(self.request.user).prefetch_related("categories")
 
     def get_object(self):
@@ -135,8 +140,6 @@ class PartyViewSet(
 
     def perform_destroy(self, instance):
         if not self.request.user.is_manager:
-            from rest_framework.exceptions import PermissionDenied
-
             raise PermissionDenied(_("Only managers and administrators may archive parties."))
         party_services.archive_party(acting_user=self.request.user, party=instance)
 
@@ -237,8 +240,6 @@ class ActionViewSet(
     filter_backends = []
 
     def get_queryset(self):
-        from suivi.activities.queries import ActionFilters, action_list
-
         try:
             return action_list(
                 self.request.user, ActionFilters.from_params(self.request.query_params)
@@ -247,8 +248,6 @@ class ActionViewSet(
             raise ValidationError({"query": e.message}) from e
 
     def get_object(self):
-        from suivi.activities.queries import access_action
-
         return access_action(self.request.user, self.kwargs["pk"])
 
     def _values(self, serializer):
@@ -258,8 +257,6 @@ class ActionViewSet(
         return data, contacts
 
     def perform_create(self, serializer):
-        from suivi.activities import services as action_services
-
         values, contacts = self._values(serializer)
         values.setdefault("followed_by", self.request.user)
         serializer.instance = action_services.create_action(
@@ -267,8 +264,6 @@ class ActionViewSet(
         )
 
     def perform_update(self, serializer):
-        from suivi.activities import services as action_services
-
         values, contacts = self._values(serializer)
         serializer.instance = action_services.update_action(
             acting_user=self.request.user,
@@ -291,25 +286,17 @@ class FolderViewSet(
     filterset_fields = ["party", "is_opportunity", "status", "stage"]
 
     def get_queryset(self):
-        from suivi.activities.queries import folder_list
-
         return folder_list(self.request.user)
 
     def get_object(self):
-        from suivi.activities.queries import access_folder
-
         return access_folder(self.request.user, self.kwargs["pk"])
 
     def perform_create(self, serializer):
-        from suivi.activities import services as action_services
-
         data = dict(serializer.validated_data)
         data.pop("version", None)
         serializer.instance = action_services.create_folder(acting_user=self.request.user, values=data)
 
     def perform_update(self, serializer):
-        from suivi.activities import services as action_services
-
         data = dict(serializer.validated_data)
         version = data.pop("version", None)
         serializer.instance = action_services.update_folder(

@@ -12,14 +12,20 @@ from dataclasses import dataclass
 
 from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
-from djangoql.exceptions import DjangoQLError, DjangoQLSchemaError, DjangoQLSyntaxError
+from djangoql.exceptions import DjangoQLError, DjangoQLSyntaxError
 from djangoql.parser import DjangoQLParser
 from djangoql.queryset import build_filter
 from djangoql.schema import DjangoQLSchema
 
 MAX_EXPRESSION_LENGTH = 2000
 
-__all__ = ["ExpressionError", "ExpressionSchema", "compile_expression", "filter_by_expression"]
+__all__ = [
+    "ExpressionError",
+    "ExpressionSchema",
+    "compile_expression",
+    "filter_by_expression",
+    "validate_expression",
+]
 
 
 class ExpressionSchema(DjangoQLSchema):
@@ -111,6 +117,3 @@ def filter_by_expression(queryset: QuerySet, text: str, schema: type[ExpressionS
 def validate_expression(text: str, model: type[Model], schema: type[ExpressionSchema]) -> None:
     """Raise ``ExpressionError`` if ``text`` would not compile (used on save, before anything is kept)."""
     compile_expression(text, model, schema)
-
-
-__all__ += ["validate_expression", "DjangoQLSchemaError"]

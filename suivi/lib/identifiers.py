@@ -68,13 +68,3 @@ def normalise_phone(raw: str, default_country: str = "BE") -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidIdentifier("phone")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def format_phone(e164: str) -> str:
-    """An E.164 number in international display form (``+32 2 345 67 89``)."""
-    if not e164:
-        return ""
-    try:
-        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    except phonenumbers.NumberParseException:
-        return e164

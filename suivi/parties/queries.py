@@ -54,7 +54,7 @@ def visible_parties(user) -> QuerySet[Party]:
     return Party.objects.all()
 
 
-def _matching_words(qs: QuerySet[Party], text: str) -> QuerySet[Party]:
+def matching_words(qs: QuerySet[Party], text: str) -> QuerySet[Party]:
     for w in words(text):
         qs = qs.filter(pk__in=PartyKeyword.objects.filter(word__prefix=w).values("party_id"))
     return qs
@@ -97,7 +97,7 @@ def party_list(user, filters: PartyFilters) -> QuerySet[Party]:
     if filters.city:
         qs = qs.filter(city_key__prefix=fold(filters.city))
     if filters.q:
-        qs = _matching_words(qs, filters.q)
+        qs = matching_words(qs, filters.q)
     return qs.order_by(*PARTY_SORTS[filters.sort])
 
 

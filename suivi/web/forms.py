@@ -162,23 +162,8 @@ class DateTimeInput(forms.DateTimeInput):
 class ActionForm(forms.ModelForm):
     """One form for both layouts (S4): the template decides classic page or tabs."""
 
+    # The party comes from the party picker (``party`` in the POST), read by the view.
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    party = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    GENERAL = [
-        "subject",
-        "action_type",
-        "start",
-        "end",
-        "due_date",
-        "all_day",
-        "duration_minutes",
-        "status",
-        "priority",
-        "followed_by",
-        "private",
-    ]
-    BILLING = ["billable", "bill_quantity", "unit_price", "invoice_text"]
 
     class Meta:
         from suivi.activities.models import Action

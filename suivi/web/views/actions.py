@@ -62,56 +62,57 @@ def action_list_page(request):
 
 
 def _form(request, instance=None, party=None):
+    """The action form, with the contacts and folders of its party.
+
+    The party is the posted one (the picker's ``party``), else the one in the URL, else the
+    action's own; it is read through ``access_party`` like any other.
+    """
     settings_obj = company_settings(request)
     keep = instance.followed_by if instance and instance.pk else None
+    if request.method == "POST":
+        posted = request.POST.get("party", "")
+        party = access_party(request.user, posted) if posted else None
+    elif party is None and instance is not None:
+        party = instance.party
     party_id = party.pk if party else None
-    data = request.POST or None
-    if data and data.get("party"):
-        party_id = int(data["party"]) if data["party"].isdigit() else None
     folders = Folder.objects.filter(pk__in=[f.pk for f in folder_choices(party_id)])
     if instance and instance.folder_id:
         folders = folders | Folder.objects.filter(pk=instance.folder_id)
     contacts = Contact.objects.filter(affiliations__party_id=party_id) if party_id else Contact.objects.none()
-    initial = {}
     if instance is None or not instance.pk:
         initial = {
             "followed_by": request.user.pk
             if followed_by_choices(settings_obj).filter(pk=request.user.pk).exists()
             else None,
-            "party": party_id,
             "action_type": ActionType.objects.filter(active=True).values_list("pk", flat=True).first(),
         }
     else:
-        initial = {"party": instance.party_id, "version": instance.version}
+        initial = {"version": instance.version}
     form = ActionForm(
-        data,
+        request.POST or None,
         instance=instance,
         initial=initial,
         followed_by_users=followed_by_choices(settings_obj, keep=keep),
         folders=folders,
         contacts=contacts,
     )
-    return form, party_id
+    return form, party
 
 
-def _values(form, party_id):
-    from suivi.parties.models import Party
-
+def _values(form, party):
     data = form.cleaned_data
     values = {
         name: data[name]
         for name in form.Meta.fields
         if name not in ("contacts",) and name in data and not form.fields[name].disabled
     }
-    values["party"] = Party.objects.filter(pk=party_id).first() if party_id else None
+    values["party"] = party
     for name in ("subject", "description", "invoice_text"):
         values[name] = values.get(name) or ""
     return values, list(data.get("contacts") or [])
 
 
-def _render_form(request, form, action, party_id, status=200):
-    from suivi.parties.models import Party
-
+def _render_form(request, form, action, party, status=200):
     settings_obj = company_settings(request)
     return render(
         request,
@@ -121,8 +122,8 @@ def _render_form(request, form, action, party_id, status=200):
             "action": action,
             "layout": settings_obj.action_form_layout,
             "billing_tab": settings_obj.action_form_layout == "tabs" and not settings_obj.billing_in_main_tab,
-            "party": Party.objects.filter(pk=party_id).first() if party_id else None,
-            "folders": folder_choices(party_id),
+            "party": party,
+            "folders": folder_choices(party.pk if party else None),
             "history": history(action, 30) if action else [],
             "next_statuses": [(s, ActionStatus(s).label) for s in sorted(ACTION_TRANSITIONS.get(action.status, ()))]
             if action
@@ -136,11 +137,11 @@ def _render_form(request, form, action, party_id, status=200):
 @crm_required
 def action_create(request):
     party = access_party(request.user, request.GET["party"]) if request.GET.get("party") else None
-    form, party_id = _form(request, None, party)
+    form, party = _form(request, None, party)
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            values, contacts = _values(form, party_id)
+            values, contacts = _values(form, party)
             try:
                 action = action_services.create_action(acting_user=request.user, values=values, contacts=contacts)
             except InvalidInput as e:
@@ -150,18 +151,18 @@ def action_create(request):
                 messages.success(request, _("Action recorded."))
                 return redirect("action_detail", pk=action.pk)
         status = 400
-    return _render_form(request, form, None, party_id, status)
+    return _render_form(request, form, None, party, status)
 
 
 @login_required
 @crm_required
 def action_detail(request, pk):
     action = access_action(request.user, pk)
-    form, party_id = _form(request, action)
+    form, party = _form(request, action)
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            values, contacts = _values(form, party_id)
+            values, contacts = _values(form, party)
             try:
                 action_services.update_action(
                     acting_user=request.user,
@@ -180,7 +181,7 @@ def action_detail(request, pk):
                 messages.success(request, _("Changes saved."))
                 return redirect("action_detail", pk=action.pk)
         status = status if status != 200 else 400
-    return _render_form(request, form, action, party_id, status)
+    return _render_form(request, form, action, party, status)
 
 
 @login_required
@@ -188,14 +189,14 @@ def action_detail(request, pk):
 def action_party_fields(request):
     """HTMX: the contacts and folder fields for the party just chosen."""
     party = access_party(request.user, request.GET.get("party"))
-    form, party_id = _form(request, None, party)
+    form, party = _form(request, None, party)
     return render(
         request,
         "web/actions/_party_fields.html",
         {
             "form": form,
             "party": party,
-            "folders": folder_choices(party_id),
+            "folders": folder_choices(party.pk),
             "selected_folder": request.GET.get("folder", ""),
         },
     )
