@@ -169,7 +169,7 @@ class ActionSerializer(serializers.ModelSerializer):
 
 
 class FolderSerializer(serializers.ModelSerializer):
-    weighted_amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    weighted_amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True, allow_null=True)
     version = serializers.IntegerField(required=False)
 
     class Meta:

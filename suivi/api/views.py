@@ -73,6 +73,9 @@ def obtain_token(request):
 class PartyFilter(filters.FilterSet):
     q = filters.CharFilter(method="filter_q", label="Words of name, code, e-mail, VAT or city")
     city = filters.CharFilter(field_name="city", lookup_expr="istartswith")
+    # One category id, compared with `exact`: an out-of-range id finds nothing instead of
+    # overflowing the database's integer (a multiple-choice filter validates with `IN`).
+    categories = filters.NumberFilter(field_name="categories", label="Category id")
 
     class Meta:
         model = Party
