@@ -205,3 +205,11 @@ def test_deep_pages_show_the_right_rows_in_the_right_order(user_client, many):
     page = user_client.get("/parties/?sort=-name&page=2").content.decode()
     names = re.findall(r">(Company \d\d)</a>", page)
     assert names == [f"Company {i:02d}" for i in range(9, -1, -1)]
+
+
+def test_a_one_letter_word_matches_whole_words_only(user_client, plain_user):
+    factories.party(plain_user, name="Garage B Motors")
+    factories.party(plain_user, name="Boulangerie Bernard")
+    page = user_client.get("/parties/?q=b").content.decode()
+    assert "Garage B Motors" in page and "Boulangerie" not in page
+    assert "Boulangerie" in user_client.get("/parties/?q=bo").content.decode()

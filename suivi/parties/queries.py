@@ -55,8 +55,14 @@ def visible_parties(user) -> QuerySet[Party]:
 
 
 def matching_words(qs: QuerySet[Party], text: str) -> QuerySet[Party]:
+    """Parties having, for each typed word, a keyword starting with it.
+
+    A one-character word matches whole keywords only ("b" finds "B&B", not every "b…"): as a
+    prefix it would select a large share of all parties and make every list search slow.
+    """
     for w in words(text):
-        qs = qs.filter(pk__in=PartyKeyword.objects.filter(word__prefix=w).values("party_id"))
+        keywords = PartyKeyword.objects.filter(word=w) if len(w) == 1 else PartyKeyword.objects.filter(word__prefix=w)
+        qs = qs.filter(pk__in=keywords.values("party_id"))
     return qs
 
 
