@@ -114,6 +114,9 @@ else:
                     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000;"
                 ),
             },
+            # Tests use a file too, so that they meet the same locking as production (an in-memory
+            # database shares one cache between threads and fails fast instead of waiting).
+            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
