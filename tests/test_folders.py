@@ -163,7 +163,7 @@ def test_the_folders_screen_and_the_board_run_a_fixed_number_of_queries(user_cli
     from django.test.utils import CaptureQueriesContext
 
     # The board reads its cards with one query per stage (4 default stages).
-    for url, expected in (("/crm/folders/", 4), ("/crm/pipeline/", 12)):
+    for url, expected in (("/crm/folders/", 5), ("/crm/pipeline/", 12)):
         with CaptureQueriesContext(connection) as queries:
             assert user_client.get(url).status_code == 200
         assert len(queries) == expected, (url, [q["sql"][:90] for q in queries])
@@ -185,3 +185,12 @@ def test_the_folder_page_offers_the_next_statuses_of_an_opportunity(user_client,
     user_client.post(f"/crm/folders/{deal.pk}/status/", {"status": "won"})
     page = user_client.get(f"/crm/folders/{deal.pk}/update/").content.decode()
     assert re.findall(r'<button name="status" value="(\w+)"', page) == ["open"]
+
+
+def test_the_folders_screen_pages_by_fifty(user_client, plain_user):
+    for i in range(55):
+        factories.folder(plain_user, name=f"F{i:02d}")
+    first = user_client.get("/crm/folders/").content.decode()
+    second = user_client.get("/crm/folders/?page=2").content.decode()
+    assert first.count("<tr data-folder=") == 50 and second.count("<tr data-folder=") == 5
+    assert "55 results" in first

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -33,13 +34,17 @@ def _opportunities_on(request) -> bool:
 def folder_list_page(request):
     party_id = request.GET.get("party")
     party = access_party(request.user, party_id) if party_id else None
+    folders = folder_list(request.user, q=request.GET.get("q", "")[:100], party_id=party.pk if party else None)
+    page = Paginator(folders, 50).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
     return render(
         request,
         "web/folders/list.html",
         {
-            "folders": folder_list(
-                request.user, q=request.GET.get("q", "")[:100], party_id=party.pk if party else None
-            ),
+            "folders": page,
+            "page": page,
+            "query": params.urlencode(),
             "party": party,
             "q": request.GET.get("q", ""),
             "opportunities": _opportunities_on(request),
