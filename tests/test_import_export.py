@@ -174,3 +174,17 @@ def test_the_export_follows_the_list_filters_in_csv_and_xlsx(user_client, plain_
     response = user_client.get("/parties/export.xlsx?kind=supplier")
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sorted(r[1] for r in sheet.iter_rows(min_row=2, values_only=True)) == ["'=HYPERLINK(evil)", "Supplier One"]
+
+
+def test_a_dry_run_checks_duplicates_with_a_few_queries_whatever_the_row_count(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from suivi.parties import importing
+
+    rows = "".join(f"C{i};Firm {i};info{i}@firm.be;BE0403170701\n" for i in range(1200))
+    table = importing.read_table(("code;name;email;vat\n" + rows).encode(), "big.csv")
+    with CaptureQueriesContext(connection) as queries:
+        report = importing.dry_run(table, importing.guess_mapping(table.headers))
+    assert report.accepted == 1 and len(report.rejected) == 1199  # the same VAT number everywhere
+    assert len(queries) <= 9  # codes, VAT numbers and e-mails, by 500

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,7 +22,7 @@ from suivi.lib.text import fold
 from .keywords import refresh_keywords
 from .models import Affiliation, Contact, ImportStatus, Party, PartyImport
 from .services import next_party_code
-from .validation import clean_contact, clean_party
+from .validation import clean_contact, clean_party, duplicate_errors
 
 ENCODINGS = [("utf-8", "UTF-8"), ("windows-1252", "Windows-1252 (Excel)"), ("iso-8859-15", "ISO-8859-15")]
 
@@ -205,20 +206,38 @@ class Row:
     function: str
 
 
+def _owners(field: str, keys: set[str], *, any_case: bool = False, **extra) -> dict[str, Party]:
+    """Existing parties by ``field`` for ``keys``, 500 at a time (exact match, which uses the
+    index; ``any_case`` compares lower-cased, for e-mail addresses)."""
+    found: dict[str, Party] = {}
+    keys_list = sorted(keys)
+    for i in range(0, len(keys_list), 500):
+        chunk = keys_list[i : i + 500]
+        if any_case:
+            rows = Party.objects.annotate(key=Lower(field)).filter(key__in=chunk, **extra)
+        else:
+            rows = Party.objects.filter(**{f"{field}__in": chunk}, **extra)
+        for party in rows.only("name", "code", field):
+            key = getattr(party, field)
+            found.setdefault(key.casefold() if any_case else key, party)
+    return found
+
+
+@dataclass
+class _Checked:
+    line: int
+    cell: dict[str, str]
+    values: dict[str, Any]
+    errors: dict[str, str]
+    kind_problem: str | None
+    code_exists: bool
+
+
 def _rows(table: Table, mapping: dict[str, int], default_country: str) -> tuple[list[Row], list[dict[str, Any]]]:
-    accepted: list[Row] = []
-    rejected: list[dict[str, Any]] = []
-    seen: dict[tuple[str, str], int] = {}
-    existing_codes = set()
-    codes = [
-        r[mapping["code"]].strip()
-        for r in table.rows
-        if "code" in mapping and mapping["code"] < len(r) and r[mapping["code"]].strip()
-    ]
-    for i in range(0, len(codes), 500):
-        existing_codes.update(Party.objects.filter(code__in=codes[i : i + 500]).values_list("code", flat=True))
+    """Check every row: first each row on its own, then duplicates against the database (a few
+    batched queries whatever the row count) and within the file."""
+    checked: list[_Checked] = []
     for offset, raw in enumerate(table.rows):
-        line = offset + 2
         cell = {name: (raw[index].strip() if index < len(raw) else "") for name, index in mapping.items()}
         party = {k: cell[k] for k in PARTY_FIELDS if k in cell}
         party.setdefault("country", default_country)
@@ -232,21 +251,36 @@ def _rows(table: Table, mapping: dict[str, int], default_country: str) -> tuple[
         if not any(flags.values()):
             flags["is_customer"] = True
         party.update(flags)
+        values, errors = clean_party(party, default_country=default_country, check_duplicates=False)
+        checked.append(_Checked(offset + 2, cell, values, errors, kind_problem, False))
+
+    def keys(field, any_case=False):
+        found = {c.values[field] for c in checked if c.values.get(field) and field not in c.errors}
+        return {k.casefold() for k in found} if any_case else found
+
+    codes = _owners("code", keys("code"))
+    vats = _owners("vat_number", keys("vat_number"), archived=False)
+    emails = _owners("email", keys("email", any_case=True), any_case=True, archived=False)
+
+    accepted: list[Row] = []
+    rejected: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for c in checked:
+        values, errors = c.values, c.errors
         reasons = []
-        if kind_problem:
-            reasons.append(_("unknown kind “%(kind)s” (customer, supplier or prospect)") % {"kind": kind_problem})
-        if party.get("code") in existing_codes:
-            reasons.append(_("duplicate: the code %(code)s already exists") % {"code": party["code"]})
-            party.pop("code")
-        values, errors = clean_party(party, default_country=default_country)
+        if c.kind_problem:
+            reasons.append(_("unknown kind “%(kind)s” (customer, supplier or prospect)") % {"kind": c.kind_problem})
+        if values.get("code") and values["code"] in codes:
+            reasons.append(_("duplicate: the code %(code)s already exists") % {"code": values["code"]})
+            values.pop("code")
+        if values.get("vat_number") and "vat_number" not in errors:
+            errors.update(duplicate_errors(values, code_owner=None, vat_owner=vats.get(values["vat_number"])))
         reasons += [f"{FIELDS.get(k, (k,))[0]}: {v}" for k, v in errors.items()]
-        if values.get("email") and "email" not in errors:
-            clash = Party.objects.filter(email__iexact=values["email"], archived=False).first()
-            if clash:
-                reasons.append(
-                    _("duplicate: the e-mail %(email)s belongs to %(party)s")
-                    % {"email": values["email"], "party": clash.name}
-                )
+        if values.get("email") and "email" not in errors and values["email"].casefold() in emails:
+            reasons.append(
+                _("duplicate: the e-mail %(email)s belongs to %(party)s")
+                % {"email": values["email"], "party": emails[values["email"].casefold()].name}
+            )
         for key in ("code", "vat_number", "email"):
             if values.get(key) and key not in errors:
                 identity = (key, values[key].casefold())
@@ -256,8 +290,9 @@ def _rows(table: Table, mapping: dict[str, int], default_country: str) -> tuple[
                         % {"line": seen[identity], "field": FIELDS[key][0]}
                     )
                 else:
-                    seen[identity] = line
+                    seen[identity] = c.line
         contact = None
+        cell = c.cell
         if cell.get("contact_last_name") or cell.get("contact_first_name"):
             contact, contact_errors = clean_contact(
                 {
@@ -269,9 +304,9 @@ def _rows(table: Table, mapping: dict[str, int], default_country: str) -> tuple[
             )
             reasons += [f"{_('contact')} {k}: {v}" for k, v in contact_errors.items()]
         if reasons:
-            rejected.append({"line": line, "reason": "; ".join(str(r) for r in reasons)})
+            rejected.append({"line": c.line, "reason": "; ".join(str(r) for r in reasons)})
         else:
-            accepted.append(Row(line, values, contact, cell.get("contact_function", "")))
+            accepted.append(Row(c.line, values, contact, cell.get("contact_function", "")))
     return accepted, rejected
 
 

@@ -11,12 +11,6 @@ from suivi.lib.text import fold
 LANGUAGES = [("fr", "Français"), ("nl", "Nederlands"), ("en", "English"), ("de", "Deutsch")]
 
 
-def _prefix_index(field: str, name: str) -> models.Index:
-    # varchar_pattern_ops makes `LIKE 'x%'` use the index on PostgreSQL; other databases ignore
-    # the operator class (SQLite uses a binary range, see suivi.core.lookups).
-    return models.Index(fields=[field], name=name, opclasses=["varchar_pattern_ops"])
-
-
 class Category(models.Model):
     name = models.CharField(_("name"), max_length=80, unique=True)
     colour = models.CharField(_("colour"), max_length=7, default="#6b7280")

@@ -61,9 +61,17 @@ def _email(values: dict[str, Any], name: str, errors: Errors) -> None:
 
 
 def clean_party(
-    values: dict[str, Any], *, instance: Party | None = None, default_country: str = "BE"
+    values: dict[str, Any],
+    *,
+    instance: Party | None = None,
+    default_country: str = "BE",
+    check_duplicates: bool = True,
 ) -> tuple[dict[str, Any], Errors]:
-    """Check and normalise party values; duplicates of code and VAT number are errors."""
+    """Check and normalise party values; duplicates of code and VAT number are errors.
+
+    ``check_duplicates=False`` leaves the duplicate look-ups to a caller that batches them
+    (the import checks thousands of rows with a few queries).
+    """
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
     errors: Errors = {}
     if "name" in values and not values["name"]:
@@ -86,22 +94,32 @@ def clean_party(
         except ValidationError:
             errors["website"] = _("This is not a valid web address.")
     _max_lengths(Party, values, errors)
-    others = Party.objects.exclude(pk=instance.pk) if instance else Party.objects.all()
-    if values.get("code") and "code" not in errors:
-        clash = others.filter(code=values["code"]).first()
-        if clash:
-            errors["code"] = _("The code %(code)s is already used by %(party)s.") % {
-                "code": values["code"],
-                "party": clash.name,
-            }
-    if values.get("vat_number") and "vat_number" not in errors:
-        clash = others.filter(vat_number=values["vat_number"], archived=False).first()
-        if clash:
-            errors["vat_number"] = _("This VAT number is already used by %(party)s (%(code)s).") % {
-                "party": clash.name,
-                "code": clash.code,
-            }
+    if check_duplicates:
+        others = Party.objects.exclude(pk=instance.pk) if instance else Party.objects.all()
+        code_owner = others.filter(code=values["code"]).first() if values.get("code") and "code" not in errors else None
+        vat_owner = (
+            others.filter(vat_number=values["vat_number"], archived=False).first()
+            if values.get("vat_number") and "vat_number" not in errors
+            else None
+        )
+        errors = {**duplicate_errors(values, code_owner=code_owner, vat_owner=vat_owner), **errors}
     return values, errors
+
+
+def duplicate_errors(values: dict[str, Any], *, code_owner: Party | None, vat_owner: Party | None) -> Errors:
+    """The messages for a code or VAT number another party already has."""
+    errors: Errors = {}
+    if code_owner is not None:
+        errors["code"] = _("The code %(code)s is already used by %(party)s.") % {
+            "code": values["code"],
+            "party": code_owner.name,
+        }
+    if vat_owner is not None:
+        errors["vat_number"] = _("This VAT number is already used by %(party)s (%(code)s).") % {
+            "party": vat_owner.name,
+            "code": vat_owner.code,
+        }
+    return errors
 
 
 def clean_contact(values: dict[str, Any], *, default_country: str = "BE") -> tuple[dict[str, Any], Errors]:

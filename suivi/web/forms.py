@@ -9,6 +9,15 @@ from suivi.parties.importing import ENCODINGS
 from suivi.parties.models import Address, Category, Contact, Party
 
 
+class CarriesValuesForm(forms.ModelForm):
+    """A model form that only carries what was typed: the model's own checks (uniqueness,
+    lengths, cross-field rules) are the service's, which reports them all at once with messages
+    that name the clashing record."""
+
+    def _post_clean(self):
+        pass
+
+
 class GeneralSettingsForm(forms.ModelForm):
     class Meta:
         model = CompanySettings
@@ -57,7 +66,7 @@ class PreferencesForm(forms.Form):
     )
 
 
-class PartyForm(forms.ModelForm):
+class PartyForm(CarriesValuesForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
@@ -110,13 +119,8 @@ class PartyForm(forms.ModelForm):
                 field.validators = [v for v in field.validators if v.__class__.__name__ != "MaxLengthValidator"]
                 field.widget.attrs.pop("maxlength", None)
 
-    def _post_clean(self):
-        # The model's own validation (uniqueness, lengths) is the service's job, with messages
-        # that name the clashing party.
-        pass
 
-
-class ContactForm(forms.ModelForm):
+class ContactForm(CarriesValuesForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
@@ -128,9 +132,6 @@ class ContactForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["email"] = forms.CharField(label=self.fields["email"].label, required=False)
         self.fields["last_name"].required = False
-
-    def _post_clean(self):
-        pass
 
 
 class AffiliationForm(forms.Form):
@@ -159,7 +160,7 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
-class ActionForm(forms.ModelForm):
+class ActionForm(CarriesValuesForm):
     """One form for both layouts (S4): the template decides classic page or tabs."""
 
     # The party comes from the party picker (``party`` in the POST), read by the view.
@@ -219,11 +220,8 @@ class ActionForm(forms.ModelForm):
             initial_type = str(self.initial.get("action_type") or "")
             self.initial.setdefault("billable", initial_type in billable_types)
 
-    def _post_clean(self):
-        pass  # the service checks the action as a whole
 
-
-class FolderForm(forms.ModelForm):
+class FolderForm(CarriesValuesForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     party = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -271,9 +269,6 @@ class FolderForm(forms.ModelForm):
         if not opportunities:
             for name in self.OPPORTUNITY:
                 del self.fields[name]
-
-    def _post_clean(self):
-        pass
 
 
 def configuration_formset(model, fields, data=None):

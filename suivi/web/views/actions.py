@@ -75,7 +75,8 @@ def _form(request, instance=None, party=None):
     elif party is None and instance is not None:
         party = instance.party
     party_id = party.pk if party else None
-    folders = Folder.objects.filter(pk__in=[f.pk for f in folder_choices(party_id)])
+    choices = folder_choices(party_id)
+    folders = Folder.objects.filter(pk__in=[f.pk for f in choices])
     if instance and instance.folder_id:
         folders = folders | Folder.objects.filter(pk=instance.folder_id)
     contacts = Contact.objects.filter(affiliations__party_id=party_id) if party_id else Contact.objects.none()
@@ -96,6 +97,7 @@ def _form(request, instance=None, party=None):
         folders=folders,
         contacts=contacts,
     )
+    form.folder_choices = choices  # the picker's order (party folders first), read once
     return form, party
 
 
@@ -123,7 +125,7 @@ def _render_form(request, form, action, party, status=200):
             "layout": settings_obj.action_form_layout,
             "billing_tab": settings_obj.action_form_layout == "tabs" and not settings_obj.billing_in_main_tab,
             "party": party,
-            "folders": folder_choices(party.pk if party else None),
+            "folders": form.folder_choices,
             "history": history(action, 30) if action else [],
             "next_statuses": [(s, ActionStatus(s).label) for s in sorted(ACTION_TRANSITIONS.get(action.status, ()))]
             if action
@@ -196,7 +198,7 @@ def action_party_fields(request):
         {
             "form": form,
             "party": party,
-            "folders": folder_choices(party.pk),
+            "folders": form.folder_choices,
             "selected_folder": request.GET.get("folder", ""),
         },
     )
