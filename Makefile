@@ -6,8 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-pg bench lint lock messages setup browser clean
+.PHONY: run test test-pg bench lint lock messages setup dev-setup browser clean
 
+DEV_STAMP := $(VENV)/.installed-dev
+
+# Runtime only: what production installs (no Playwright, Schemathesis, mypy…).
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -15,7 +18,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $(STAMP)
 
+# Development: the runtime lock plus the `dev` extra (tests, lint, types, lock tooling).
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(BIN)/python -m pip install -q -r requirements-dev.lock
+	@touch $(DEV_STAMP)
+
 setup: $(STAMP) messages
+
+dev-setup: $(DEV_STAMP) messages
 
 # Compiled catalogues are built, not committed.
 messages: $(STAMP)
@@ -29,18 +39,24 @@ run: setup
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: setup browser
+test: dev-setup browser
 	SUIVI_VAR_DIR=var/test $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-bench: setup
+bench: dev-setup
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
-lint: setup
+# Style, layers (import-linter contracts in pyproject.toml), types (mypy), missing migrations.
+lint: dev-setup
 	$(BIN)/ruff check suivi tests
+	$(BIN)/ruff format --check suivi tests
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/suivi makemigrations --check --dry-run
 
-lock:
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+# Two locks: runtime (production) and development; the second keeps the first one's versions.
+lock: dev-setup
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -c requirements.lock -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) var/test* var/static
