@@ -166,6 +166,8 @@ AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# JSON with a message under /api/, the HTML page elsewhere (axes alone answers HTML to the API).
+AXES_LOCKOUT_CALLABLE = "suivi.accounts.lockout.lockout_response"
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 # Counting by account (not by IP) is deliberate: it caps guesses against one account from anywhere.

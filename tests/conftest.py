@@ -22,6 +22,13 @@ def _english_by_default(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(request, settings):
+    # Argon2 costs ~50 ms a hash by design; tests use MD5 unless marked `production_hashers`.
+    if request.node.get_closest_marker("production_hashers") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _own_media_folder(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 

@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from django.conf import settings
 from django.test import Client
 
@@ -83,6 +85,7 @@ def test_password_change_ends_the_users_other_sessions(plain_user):
     assert login(Client(), "paul", "an even longer secret 42").status_code == 302
 
 
+@pytest.mark.production_hashers
 def test_passwords_are_hashed_with_argon2(plain_user):
     assert plain_user.password.startswith("argon2")
 

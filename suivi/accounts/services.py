@@ -1,8 +1,13 @@
 """Writes of the accounts app: users, roles, passwords, preferences."""
 
-from django.contrib.auth import update_session_auth_hash
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, update_session_auth_hash
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from suivi.core import audit
 from suivi.core.errors import PermissionDenied
@@ -27,14 +32,66 @@ def create_user(*, acting_user, username: str, password: str | None, role: str =
     return user
 
 
+def _end_sessions(user: User, keep_session_key: str | None = None) -> int:
+    """Delete every stored session of ``user`` but ``keep_session_key``; returns how many ended.
+
+    Sessions are rows of the database (Django's default engine): each is decoded to find its user,
+    which is fine at the scale of one company (one row per signed-in browser)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if not hasattr(store, "get_model_class"):
+        return 0  # a session engine without rows: the password hash check still ends them
+    ended = []
+    model = store.get_model_class()
+    for row in model.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if row.session_key == keep_session_key:
+            continue
+        if str(row.get_decoded().get(SESSION_KEY)) == str(user.pk):
+            ended.append(row.session_key)
+    if ended:
+        model.objects.filter(session_key__in=ended).delete()
+    return len(ended)
+
+
+def _revoke_access(user: User, keep_session_key: str | None = None) -> None:
+    """The user's API tokens stop working and their other sessions end."""
+    Token.objects.filter(user=user).delete()
+    _end_sessions(user, keep_session_key)
+
+
 @transaction.atomic
-def change_password(*, acting_user: User, new_password: str, request=None) -> None:
-    """Set a new password. Every other session of the user ends; the current one (if any) stays."""
-    acting_user.set_password(new_password)
-    acting_user.save(update_fields=["password"])
-    audit.record(acting_user, "change_password", acting_user)
-    if request is not None:
-        update_session_auth_hash(request, acting_user)
+def change_password(*, acting_user: User, user: User, new_password: str | None, request=None) -> None:
+    """Set ``user``'s password (``None``: no usable password), by themselves or by an administrator.
+
+    Every path that changes a password comes here (the password page, the Django admin): the user's
+    API tokens are revoked and every other session of theirs ends; the acting session (if it is the
+    user's own) stays signed in."""
+    if acting_user.pk != user.pk and not acting_user.is_administrator:
+        raise PermissionDenied(_("Only administrators may change another user's password."))
+    if new_password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(new_password)
+    user.save(update_fields=["password"])
+    audit.record(acting_user, "change_password", user)
+    keep = None
+    if request is not None and request.user.pk == user.pk:
+        update_session_auth_hash(request, user)
+        keep = request.session.session_key
+    _revoke_access(user, keep_session_key=keep)
+
+
+@transaction.atomic
+def set_active(*, acting_user: User, user: User, active: bool) -> None:
+    """Activate or deactivate ``user`` (administrators). Deactivating revokes the user's API tokens and
+    ends all their sessions, so that reactivating them later does not bring old ones back."""
+    if not acting_user.is_administrator:
+        raise PermissionDenied(_("Only administrators may activate or deactivate users."))
+    if user.is_active != active:
+        audit.record(acting_user, "update", user, {"is_active": [user.is_active, active]})
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+    if not active:
+        _revoke_access(user)
 
 
 @transaction.atomic

@@ -1,7 +1,8 @@
 """API gates: the same feature gates as the pages (suivi.core.gates)."""
 
+from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from suivi.core.gates import company_settings, refusal
 from suivi.core.models import CrmLevel
@@ -20,9 +21,14 @@ class CrmEnabled(BasePermission):
 
 
 class IsAdministratorOrReadOnly(BasePermission):
-    message = "Only administrators may change the company settings."
+    """Every signed-in user reads; administrators change. Anonymous callers get 401 (never a 500)."""
+
+    message = gettext_lazy("Only administrators may change the company settings.")
 
     def has_permission(self, request, view):
-        if request.method in ("GET", "HEAD", "OPTIONS"):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False  # DRF answers 401 with its JSON "not authenticated" detail
+        if request.method in SAFE_METHODS:
             return True
-        return bool(request.user and request.user.is_administrator)
+        return bool(user.is_administrator)

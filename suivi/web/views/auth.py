@@ -22,8 +22,13 @@ def password_change(request):
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         account_services.change_password(
-            acting_user=request.user, new_password=form.cleaned_data["new_password1"], request=request
+            acting_user=request.user,
+            user=request.user,
+            new_password=form.cleaned_data["new_password1"],
+            request=request,
         )
-        messages.success(request, _("Your password was changed. Your other sessions were ended."))
+        messages.success(
+            request, _("Your password was changed. Your other sessions were ended and your API tokens revoked.")
+        )
         return redirect("preferences")
     return render(request, "registration/password_change.html", {"form": form})
