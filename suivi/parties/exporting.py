@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from suivi.lib.spreadsheet import csv_cell, xlsx_row
+
 from .models import Party
 
 COLUMNS = [
@@ -29,18 +31,13 @@ def _headers() -> list[str]:
     return [capfirst(str(labels.get(name) or Party._meta.get_field(name).verbose_name)) for name, _f in COLUMNS]
 
 
-def _safe(value: str) -> str:
-    # A cell starting with = + - @ is a formula to a spreadsheet: neutralise it (CSV injection).
-    return "'" + value if value[:1] in ("=", "+", "-", "@") and not value[1:2].isdigit() else value
-
-
 def _rows(parties) -> Iterator[list[str]]:
     for chunk_start in range(0, 10**9, 2000):
         chunk = list(parties[chunk_start : chunk_start + 2000].prefetch_related("categories"))
         if not chunk:
             return
         for p in chunk:
-            yield [_safe(str(get(p) or "")) for _n, get in COLUMNS]
+            yield [str(get(p) or "") for _n, get in COLUMNS]
 
 
 def csv_lines(parties) -> Iterator[str]:
@@ -48,9 +45,10 @@ def csv_lines(parties) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
     yield "\ufeff"  # BOM so that Excel reads UTF-8
-    writer.writerow(_headers())
+    writer.writerow([csv_cell(h) for h in _headers()])
     for row in _rows(parties):
-        writer.writerow(row)
+        writer.writerow([csv_cell(v) for v in row])  # a formula-like value gets a leading '
+
         if buffer.tell() > 65536:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -59,13 +57,15 @@ def csv_lines(parties) -> Iterator[str]:
 
 
 def xlsx_bytes(parties) -> bytes:
+    """The XLSX file; every cell is typed as a string, so no value is ever run as a formula and
+    text is shown exactly as stored (no apostrophe)."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Parties"))
-    sheet.append(_headers())
+    sheet.append(xlsx_row(sheet, _headers()))
     for row in _rows(parties):
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
