@@ -60,8 +60,9 @@ def test_create_read_update_and_archive_a_party(plain_user, manager_user):
     assert updated.status_code == 200 and updated.json()["city"] == "Mons"
     stale = client.patch(f"/api/v1/parties/{pk}/", {"city": "Ath", "version": body["version"]}, format="json")
     assert stale.status_code == 409
-    assert client.delete(f"/api/v1/parties/{pk}/").status_code == 403
-    assert token_client(manager_user).delete(f"/api/v1/parties/{pk}/").status_code == 204
+    version = updated.json()["version"]
+    assert client.delete(f"/api/v1/parties/{pk}/", HTTP_IF_MATCH=f'"{version}"').status_code == 403
+    assert token_client(manager_user).delete(f"/api/v1/parties/{pk}/", HTTP_IF_MATCH=f'"{version}"').status_code == 204
     assert Party.objects.get(pk=pk).archived
 
 
@@ -104,10 +105,13 @@ def test_settings_are_read_by_all_and_changed_by_administrators_only(plain_user,
     bad = admin.patch("/api/v1/settings", {"followed_by_expression": "nope = 1"}, format="json")
     assert bad.status_code == 400
     assert "Unknown field “nope”" in bad.json()["errors"]["followed_by_expression"]
-    ok = admin.patch("/api/v1/settings", {"crm_level": "full", "mailing_delay_seconds": "0.5"}, format="json")
+    version = CompanySettings.objects.get().version
+    ok = admin.patch(
+        "/api/v1/settings", {"crm_level": "full", "mailing_delay_seconds": "0.5", "version": version}, format="json"
+    )
     assert ok.status_code == 200
     assert CompanySettings.objects.get().crm_level == "full"
-    negative = admin.patch("/api/v1/settings", {"mailing_delay_seconds": "-2"}, format="json")
+    negative = admin.patch("/api/v1/settings", {"mailing_delay_seconds": "-2", "version": version + 1}, format="json")
     assert negative.status_code == 400
 
 

@@ -65,6 +65,9 @@ def test_someone_elses_private_action_is_404(plain_user):
 
 
 def test_folders_report_their_weighted_amount_and_refuse_bad_probability(plain_user):
+    from suivi.core.models import CompanySettings
+
+    CompanySettings.objects.filter(pk=1).update(opportunities_enabled=True)
     client = token_client(plain_user)
     ok = client.post(
         "/api/v1/folders/", {"name": "Deal", "is_opportunity": True, "budget": "2000", "probability": 25}, format="json"

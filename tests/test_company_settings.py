@@ -115,7 +115,7 @@ def test_a_change_made_meanwhile_by_someone_else_is_not_overwritten(admin_client
 def test_each_change_leaves_an_audit_row(admin_client, admin_user):
     from suivi.core.models import AuditEvent
 
-    admin_client.post("/settings/crm/", {**CRM_FORM, "mailing_delay_seconds": "4"})
+    admin_client.post("/settings/crm/", {**CRM_FORM, "mailing_delay_seconds": "4", "version": current().version})
     event = AuditEvent.objects.get(object_type="core.companysettings")
     assert event.actor == admin_user
     assert event.changes["mailing_delay_seconds"][1] == "4"

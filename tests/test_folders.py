@@ -63,10 +63,10 @@ def test_deleting_a_folder_with_actions_asks_where_they_go(user_client, plain_us
     actions = [factories.action(plain_user, folder=folder) for _ in range(3)]
     page = user_client.get(f"/crm/folders/{folder.pk}/delete/").content.decode()
     assert "It holds 3 actions" in page
-    refused = user_client.post(f"/crm/folders/{folder.pk}/delete/", {})
+    refused = user_client.post(f"/crm/folders/{folder.pk}/delete/", {"version": folder.version})
     assert refused.status_code == 400 and "choose where to move them" in refused.content.decode()
     assert Folder.objects.filter(pk=folder.pk).exists()
-    user_client.post(f"/crm/folders/{folder.pk}/delete/", {"actions": target.pk})
+    user_client.post(f"/crm/folders/{folder.pk}/delete/", {"actions": target.pk, "version": folder.version})
     assert not Folder.objects.filter(pk=folder.pk).exists()
     assert {a.folder_id for a in Action.objects.filter(pk__in=[a.pk for a in actions])} == {target.pk}
 
@@ -74,12 +74,13 @@ def test_deleting_a_folder_with_actions_asks_where_they_go(user_client, plain_us
 def test_deleting_a_folder_can_detach_its_actions(user_client, plain_user):
     folder = factories.folder(plain_user, name="Old")
     action = factories.action(plain_user, folder=folder)
-    user_client.post(f"/crm/folders/{folder.pk}/delete/", {"actions": "detach"})
+    user_client.post(f"/crm/folders/{folder.pk}/delete/", {"actions": "detach", "version": folder.version})
     action.refresh_from_db()
     assert action.folder is None and Action.objects.filter(pk=action.pk).exists()
 
 
 def test_opportunity_fields_appear_only_with_the_option_and_their_data_is_kept(user_client, plain_user):
+    set_options(opportunities_enabled=True)
     folder = factories.folder(plain_user, name="Deal", is_opportunity=True, budget=Decimal("10000"), probability=40)
     set_options(opportunities_enabled=False)
     page = user_client.get(f"/crm/folders/{folder.pk}/update/").content.decode()

@@ -28,21 +28,23 @@ def test_with_the_crm_off_the_crm_menu_is_gone_and_data_is_kept(user_client, pla
 
 
 def test_m2_features_are_refused_at_level_m1(rf, plain_user):
-    from suivi.core.gates import crm_required
+    from django.http import HttpResponse
+    from django.urls import path
+
+    from suivi.core.gates import refusal
     from suivi.core.models import CrmLevel
+    from suivi.web.gating import gated
 
-    @crm_required(level=CrmLevel.FULL)
     def agenda(request):
-        from django.http import HttpResponse
-
         return HttpResponse("agenda")
 
+    (pattern,) = gated([path("agenda/", agenda)], lambda settings_obj: refusal(settings_obj, CrmLevel.FULL))
     request = rf.get("/agenda/")
     request.user = plain_user
     set_options(crm_level="basic")
-    response = agenda(request)
+    response = pattern.callback(request)
     assert response.status_code == 404 and b"CRM level M2" in response.content
     set_options(crm_level="full")
     request = rf.get("/agenda/")
     request.user = plain_user
-    assert agenda(request).status_code == 200
+    assert pattern.callback(request).status_code == 200

@@ -99,10 +99,11 @@ def test_two_people_saving_the_same_version_one_gets_a_conflict(user_client, man
 
 def test_archiving_keeps_the_party_and_needs_a_manager(user_client, manager_client, plain_user):
     party = factories.party(plain_user, name="To archive")
-    user_client.post(f"/parties/{party.pk}/archive/")
+    refused = user_client.post(f"/parties/{party.pk}/archive/", {"version": party.version})
+    assert refused.status_code == 403 and "Only managers" in refused.content.decode()
     party.refresh_from_db()
     assert not party.archived
-    manager_client.post(f"/parties/{party.pk}/archive/")
+    manager_client.post(f"/parties/{party.pk}/archive/", {"version": party.version})
     party.refresh_from_db()
     assert party.archived
     page = manager_client.get("/parties/").content.decode()
@@ -193,11 +194,11 @@ def test_type_ahead_endpoint_renders_options(user_client, plain_user):
     assert len(queries) == 4  # session, user, keyword candidates, parties
 
 
-def test_type_ahead_skips_archived_parties(plain_user):
+def test_type_ahead_skips_archived_parties(plain_user, manager_user):
     from suivi.parties.services import archive_party
 
     p = factories.party(plain_user, name="Dormant")
-    archive_party(acting_user=plain_user, party=p)
+    archive_party(acting_user=manager_user, party=p, expected_version=p.version)
     assert party_typeahead(plain_user, "dormant") == []
 
 

@@ -7,7 +7,7 @@ from django.test import Client
 from suivi.accounts.middleware import DEVICE_COOKIE
 from suivi.accounts.models import DevicePreference
 from suivi.accounts.queries import effective_sending_method
-from suivi.core.gates import company_settings
+from suivi.core.company import company_settings
 
 from .conftest import PASSWORD
 

@@ -8,25 +8,35 @@ shared by the whole company.
 import base64
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.http import Http404
+from django.utils import timezone
 
 from suivi.core.expressions import ExpressionSchema, filter_by_expression
+from suivi.lib.ids import in_id_range, parse_id
 from suivi.parties.models import Party
 
 from .models import Action, ActionType, Folder, OpportunityStatus, Stage
 
 
+def _visible_to(user, prefix: str = "") -> Q:
+    """The condition of the actions ``user`` may see, over a relation ``prefix`` (for counts)."""
+    if not (user and user.is_authenticated):
+        return Q(pk__in=[])
+    if user.is_manager:
+        return Q()
+    return Q(**{f"{prefix}private": False}) | Q(**{f"{prefix}followed_by": user}) | Q(**{f"{prefix}created_by": user})
+
+
 def visible_actions(user) -> QuerySet[Action]:
+    """The actions ``user`` may see: private ones only for their creator, follower and managers."""
     if not (user and user.is_authenticated):
         return Action.objects.none()
-    if user.is_manager:
-        return Action.objects.all()
-    return Action.objects.filter(Q(private=False) | Q(followed_by=user) | Q(created_by=user))
+    return Action.objects.filter(_visible_to(user))
 
 
 def access_action(user, action_id) -> Action:
@@ -91,10 +101,7 @@ class ActionFilters:
     @classmethod
     def from_params(cls, params) -> "ActionFilters":
         def integer(name):
-            try:
-                return int(params.get(name) or "") or None
-            except ValueError:
-                return None
+            return parse_id(params.get(name))
 
         def day(name):
             try:
@@ -111,7 +118,7 @@ class ActionFilters:
             folder=integer("folder"),
             period_from=day("from"),
             period_to=day("to"),
-            query=params.get("query", "")[:2000],
+            query=params.get("query", ""),  # over the length limit: refused with a message, not cut
         )
 
 
@@ -151,9 +158,15 @@ def after_cursor(qs: QuerySet[Action], cursor: str) -> QuerySet[Action]:
         padded = cursor + "=" * (-len(cursor) % 4)
         when_text, pk = json.loads(base64.urlsafe_b64decode(padded))
         when = datetime.fromisoformat(when_text)
-    except (ValueError, TypeError):
+        if timezone.is_naive(when):
+            when = timezone.make_aware(when)
+        when = when.astimezone(UTC)  # year 1 or 9999 may not fit in UTC
+        pk = int(pk)
+        if not in_id_range(pk):
+            raise ValueError(pk)
+    except (ValueError, TypeError, OverflowError, RecursionError):
         return qs
-    return qs.filter(Q(when__lt=when) | Q(when=when, id__lt=int(pk)))
+    return qs.filter(Q(when__lt=when) | Q(when=when, id__lt=pk))
 
 
 @dataclass
@@ -193,7 +206,7 @@ def folder_list(user, *, q: str = "", party_id: int | None = None) -> QuerySet[F
         qs = qs.filter(Q(party_id=party_id) | Q(party__isnull=True))
     if q:
         qs = qs.filter(name__icontains=q)
-    return qs.annotate(action_count=Count("actions")).order_by(
+    return qs.annotate(action_count=Count("actions", filter=_visible_to(user, "actions__"))).order_by(
         Case(When(party__isnull=False, then=Value(0)), default=Value(1), output_field=IntegerField()), "name", "id"
     )
 

@@ -3,15 +3,18 @@
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from suivi.accounts.queries import followed_by_choices
 from suivi.core import audit
+from suivi.core.company import company_settings
+from suivi.core.errors import LATEST, PermissionDenied, SuiviError, lock_for_update
 from suivi.core.errors import InvalidInput as InvalidAction
-from suivi.core.errors import PermissionDenied, SuiviError, check_version
-from suivi.core.gates import company_settings
+from suivi.core.gates import opportunities_refusal
+from suivi.lib.colours import colour_message, is_colour
 from suivi.lib.html import sanitise
 
 from .models import (
@@ -107,18 +110,19 @@ def _editable(acting_user, action: Action) -> None:
 
 @transaction.atomic
 def update_action(
-    *, acting_user, action: Action, values: dict[str, Any], contacts=None, expected_version: int | None = None
+    *, acting_user, action: Action, values: dict[str, Any], contacts=None, expected_version: int | str | None
 ) -> Action:
-    action = Action.objects.select_for_update().get(pk=action.pk)
-    _editable(acting_user, action)
-    check_version(
-        action,
+    """Change an action. ``expected_version`` is the version the user edited (see lock_for_update)."""
+    action = lock_for_update(
+        Action,
+        action.pk,
         expected_version,
         _(
             "This action was changed by someone else while you were editing it. Your changes were "
             "not saved: reload to see theirs."
         ),
     )
+    _editable(acting_user, action)
     previous_follower_id = action.followed_by_id
     if "description" in values:
         values["description"] = sanitise(values["description"])
@@ -145,8 +149,9 @@ def update_action(
 
 @transaction.atomic
 def set_action_status(*, acting_user, action: Action, status: str) -> Action:
-    """Move an action along its workflow (to do → done / cancelled → to do)."""
-    action = Action.objects.select_for_update().get(pk=action.pk)
+    """Move an action along its workflow (to do → done / cancelled → to do): a command, applied
+    to the latest version."""
+    action = lock_for_update(Action, action.pk, LATEST, "")
     _editable(acting_user, action)
     if status == action.status:
         return action
@@ -170,7 +175,9 @@ def bulk_reassign(*, acting_user, actions, followed_by) -> int:
     count = 0
     for action in actions:
         if action.followed_by_id != followed_by.pk:
-            update_action(acting_user=acting_user, action=action, values={"followed_by": followed_by})
+            update_action(
+                acting_user=acting_user, action=action, values={"followed_by": followed_by}, expected_version=LATEST
+            )
             count += 1
     return count
 
@@ -197,10 +204,26 @@ OPPORTUNITY_FIELDS = (
     "expected_close",
     "source",
     "lost_reason",
+    "status",
 )
 
 
-def _check_folder(folder: Folder) -> Errors:
+def may_change_folder(user, folder: Folder) -> bool:
+    """A folder is changed (edited, moved on the board, deleted) by its follower, its creator or
+    a manager; everybody may file actions in it."""
+    if not (user and user.is_authenticated):
+        return False
+    return user.is_manager or user.pk in (folder.followed_by_id, folder.created_by_id)
+
+
+def _changeable(acting_user, folder: Folder) -> None:
+    if not may_change_folder(acting_user, folder):
+        raise PermissionDenied(
+            _("Only the follower of “%(folder)s”, its creator or a manager may change it.") % {"folder": folder.name}
+        )
+
+
+def _check_folder(folder: Folder, *, previous_follower_id: int | None) -> Errors:
     errors: Errors = {}
     if not folder.name.strip():
         errors["name"] = _("A folder needs a name.")
@@ -208,16 +231,45 @@ def _check_folder(folder: Folder) -> Errors:
         errors["probability"] = _("The probability is a percentage between 0 and 100.")
     if folder.budget is not None and folder.budget < 0:
         errors["budget"] = _("The budget cannot be negative.")
+    follower = folder.followed_by
+    if follower is not None and follower.pk != previous_follower_id:
+        if not follower.is_active:
+            errors["followed_by"] = _("%(user)s is no longer an active user; choose someone else.") % {"user": follower}
+        elif not followed_by_choices(company_settings()).filter(pk=follower.pk).exists():
+            errors["followed_by"] = _(
+                "%(user)s is not among the users who may follow actions (company setting “Followed by”)."
+            ) % {"user": follower}
     return errors
+
+
+def _refuse_opportunity_values(values: dict[str, Any], folder: Folder | None) -> None:
+    """With opportunity management off (S6), opportunity fields are kept but cannot be set."""
+    reason = opportunities_refusal(company_settings())
+    if reason is None:
+        return
+    touched = {
+        name
+        for name in OPPORTUNITY_FIELDS
+        if name in values and (folder is None or values[name] != getattr(folder, name))
+    }
+    if folder is None:
+        defaults = Folder()
+        touched = {name for name in touched if values[name] != getattr(defaults, name)}
+    if touched:
+        raise InvalidAction(dict.fromkeys(sorted(touched), reason))
 
 
 @transaction.atomic
 def create_folder(*, acting_user, values: dict[str, Any]) -> Folder:
-    """Create a general folder (no party) or a party folder."""
+    """Create a general folder (no party) or a party folder. Its follower must be one the company's
+    *Followed by* expression (S9) offers; opportunity fields only with opportunity management on."""
+    _refuse_opportunity_values(values, None)
     folder = Folder(**values)
+    if getattr(acting_user, "pk", None):
+        folder.created_by = acting_user
     if folder.stage_id and folder.probability is None:
         folder.probability = folder.stage.default_probability
-    errors = _check_folder(folder)
+    errors = _check_folder(folder, previous_follower_id=None)
     if errors:
         raise InvalidAction(errors)
     folder.save()
@@ -225,18 +277,25 @@ def create_folder(*, acting_user, values: dict[str, Any]) -> Folder:
     return folder
 
 
+def _lock_folder(folder: Folder, expected_version: int | str | None) -> Folder:
+    return lock_for_update(
+        Folder, folder.pk, expected_version, _("This folder was changed by someone else meanwhile. Reload it.")
+    )
+
+
 @transaction.atomic
-def update_folder(
-    *, acting_user, folder: Folder, values: dict[str, Any], expected_version: int | None = None
-) -> Folder:
-    folder = Folder.objects.select_for_update().get(pk=folder.pk)
-    check_version(folder, expected_version, _("This folder was changed by someone else meanwhile. Reload it."))
+def update_folder(*, acting_user, folder: Folder, values: dict[str, Any], expected_version: int | str | None) -> Folder:
+    """Change a folder (its follower, creator or a manager). ``expected_version``: see lock_for_update."""
+    folder = _lock_folder(folder, expected_version)
+    _changeable(acting_user, folder)
+    _refuse_opportunity_values(values, folder)
     if "party" in values and values["party"] != folder.party and folder.actions.exclude(party=values["party"]).exists():
         raise InvalidAction({"party": _("This folder holds actions of another party; move them first.")})
+    previous_follower_id = folder.followed_by_id
     changes = audit.diff(folder, values)
     for name, value in values.items():
         setattr(folder, name, value)
-    errors = _check_folder(folder)
+    errors = _check_folder(folder, previous_follower_id=previous_follower_id)
     if errors:
         raise InvalidAction(errors)
     if changes:
@@ -247,11 +306,28 @@ def update_folder(
 
 
 @transaction.atomic
-def delete_folder(*, acting_user, folder: Folder, move_to: Folder | None = None, detach: bool = False) -> int:
-    """Delete a folder. Its actions are moved to ``move_to`` or detached (``detach=True``);
-    with neither, a folder that holds actions is refused: nothing is lost silently."""
-    folder = Folder.objects.select_for_update().get(pk=folder.pk)
+def delete_folder(
+    *,
+    acting_user,
+    folder: Folder,
+    move_to: Folder | None = None,
+    detach: bool = False,
+    expected_version: int | str | None,
+) -> int:
+    """Delete a folder (its follower, creator or a manager). Its actions are moved to ``move_to``
+    or detached (``detach=True``); with neither, a folder that holds actions is refused: nothing
+    is lost silently. A folder holding private actions the user cannot see is left to a manager,
+    so that nobody moves what they cannot see."""
+    from .queries import visible_actions
+
+    folder = _lock_folder(folder, expected_version)
+    _changeable(acting_user, folder)
     actions = list(folder.actions.all())
+    visible = set(visible_actions(acting_user).filter(folder=folder).values_list("pk", flat=True))
+    if any(a.pk not in visible for a in actions):
+        raise PermissionDenied(
+            _("“%(folder)s” holds private actions of other users: ask a manager to delete it.") % {"folder": folder}
+        )
     if actions and move_to is None and not detach:
         raise SuiviError(
             _("The folder “%(folder)s” holds %(count)s actions: choose where to move them, or detach them.")
@@ -277,16 +353,25 @@ def delete_folder(*, acting_user, folder: Folder, move_to: Folder | None = None,
 
 @transaction.atomic
 def move_to_stage(*, acting_user, folder: Folder, stage: Stage) -> Folder:
-    """Move an opportunity to ``stage`` (pipeline board); the probability follows the stage."""
-    if not acting_user.is_manager and folder.followed_by_id not in (None, acting_user.pk):
-        raise PermissionDenied(_("Only the follower of this opportunity or a manager may move it."))
+    """Move an opportunity to ``stage`` (pipeline board); the probability follows the stage.
+    A command on the latest version: the board shows no form that could be stale."""
     return update_folder(
-        acting_user=acting_user, folder=folder, values={"stage": stage, "probability": stage.default_probability}
+        acting_user=acting_user,
+        folder=folder,
+        values={"stage": stage, "probability": stage.default_probability},
+        expected_version=LATEST,
     )
 
 
 @transaction.atomic
-def set_opportunity_status(*, acting_user, folder: Folder, status: str, lost_reason: str = "") -> Folder:
+def set_opportunity_status(
+    *, acting_user, folder: Folder, status: str, lost_reason: str = "", expected_version: int | str | None = LATEST
+) -> Folder:
+    """Win, lose, abandon or reopen an opportunity, along its workflow."""
+    folder = _lock_folder(folder, expected_version)
+    _changeable(acting_user, folder)
+    if status not in OpportunityStatus.values:
+        raise SuiviError(_("Choose a status of the opportunity."))
     if status not in OPPORTUNITY_TRANSITIONS.get(folder.status, set()) and status != folder.status:
         raise SuiviError(
             _("An opportunity that is %(from)s cannot become %(to)s.")
@@ -297,7 +382,7 @@ def set_opportunity_status(*, acting_user, folder: Folder, status: str, lost_rea
         values["lost_reason"] = lost_reason
     if status == OpportunityStatus.WON:
         values["probability"] = 100
-    return update_folder(acting_user=acting_user, folder=folder, values=values)
+    return update_folder(acting_user=acting_user, folder=folder, values=values, expected_version=LATEST)
 
 
 # --- configuration: action types and pipeline stages (administrators) ---------------------------
@@ -312,6 +397,8 @@ def save_configuration_row(*, acting_user, model, instance, values: dict[str, An
     changes = audit.diff(obj, values) if instance else {}
     for name, value in values.items():
         setattr(obj, name, value)
+    if hasattr(obj, "colour") and not is_colour(obj.colour):  # it goes into the pages' CSS
+        raise ValidationError({"colour": [colour_message()]})
     obj.full_clean()
     obj.save()
     audit.record(acting_user, "update" if instance else "create", obj, changes)

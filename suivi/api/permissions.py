@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from suivi.core.gates import company_settings, refusal
+from suivi.core.company import company_settings
+from suivi.core.gates import refusal
 from suivi.core.models import CrmLevel
 
 

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from suivi.accounts.models import User
 from suivi.core.models import CompanySettings
 from suivi.core.services import EDITABLE_SETTINGS
+from suivi.lib.colours import validate_colour
 from suivi.parties.models import Affiliation, Category, Contact, Party
 
 PARTY_FIELDS = [
@@ -29,6 +30,7 @@ class CategorySerializer(serializers.ModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "name", "colour"]
+        extra_kwargs = {"colour": {"validators": [validate_colour]}}
 
 
 class PartySerializer(serializers.ModelSerializer):
@@ -198,3 +200,36 @@ class FolderSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["archived", "status"]
         extra_kwargs = {"probability": {"max_value": None, "min_value": None}}
+
+    OPPORTUNITY_FIELDS = (
+        "is_opportunity",
+        "opportunity_type",
+        "budget",
+        "currency",
+        "probability",
+        "status",
+        "stage",
+        "expected_close",
+        "source",
+        "lost_reason",
+        "weighted_amount",
+    )
+
+    def __init__(self, *args, opportunities: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.opportunities = opportunities
+        if not opportunities:
+            for name in self.OPPORTUNITY_FIELDS:
+                self.fields.pop(name, None)
+
+    def validate(self, attrs):
+        data = getattr(self, "initial_data", None)
+        sent = set(data) if isinstance(data, dict) else set()
+        refused = sorted(sent & set(self.OPPORTUNITY_FIELDS)) if not self.opportunities else []
+        if refused:
+            message = _(
+                "Opportunity management is off. An administrator can switch it on in Company "
+                "settings, tab Customers/suppliers."
+            )
+            raise serializers.ValidationError(dict.fromkeys(refused, message))
+        return attrs

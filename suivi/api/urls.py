@@ -1,5 +1,6 @@
+from csp.decorators import csp_update
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from . import views
@@ -16,5 +17,13 @@ urlpatterns = [
     path("v1/settings", views.CompanySettingsView.as_view(), name="api_settings"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    # Swagger UI: its start-up script is a file (the split view), but it styles itself inline and
+    # draws icons as data: images, so this page alone widens the Content-Security-Policy for those.
+    path(
+        "docs/",
+        csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["data:"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api_schema")
+        ),
+        name="api_docs",
+    ),
 ]

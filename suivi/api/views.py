@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,8 +17,9 @@ from suivi.accounts.queries import visible_users
 from suivi.activities import services as action_services
 from suivi.activities.queries import ActionFilters, access_action, access_folder, action_list, folder_list
 from suivi.core import services as core_services
+from suivi.core.company import company_settings
 from suivi.core.expressions import ExpressionError
-from suivi.core.gates import company_settings
+from suivi.core.gates import opportunities_refusal
 from suivi.parties import services as party_services
 from suivi.parties.models import Party
 from suivi.parties.queries import (
@@ -30,6 +31,7 @@ from suivi.parties.queries import (
     visible_parties,
 )
 
+from .filters import IdFilter
 from .permissions import CrmEnabled, IsAdministratorOrReadOnly
 from .serializers import (
     ActionSerializer,
@@ -70,12 +72,36 @@ def obtain_token(request):
     return Response({"token": token.key})
 
 
+class VersionedUpdates:
+    """Every update states the version it started from: the ``version`` field of the body or an
+    ``If-Match`` header (the ``ETag`` of the GET). Without either the service answers 428; with
+    another version, 409. Reads send the version as ``ETag``."""
+
+    def expected_version(self, serializer=None):
+        if serializer is not None and serializer.validated_data.get("version") is not None:
+            return serializer.validated_data["version"]
+        header = self.request.headers.get("If-Match", "").strip()
+        if not header:
+            return None
+        value = header.removeprefix("W/").strip('"')
+        if not value.isdigit() or len(value) > 18:
+            raise ValidationError({"If-Match": _('If-Match takes the version (ETag) you read, e.g. "3".')})
+        return int(value)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        data = getattr(response, "data", None)
+        if getattr(self, "action", None) in ("retrieve", "update", "partial_update", None) and isinstance(data, dict) and "version" in data:
+            response["ETag"] = f'"{data["version"]}"'
+        return response
+
+
 class PartyFilter(filters.FilterSet):
     q = filters.CharFilter(method="filter_q", label="Words of name, code, e-mail, VAT or city")
     city = filters.CharFilter(field_name="city", lookup_expr="istartswith")
     # One category id, compared with `exact`: an out-of-range id finds nothing instead of
     # overflowing the database's integer (a multiple-choice filter validates with `IN`).
-    categories = filters.NumberFilter(field_name="categories", label="Category id")
+    categories = IdFilter(field_name="categories", label="Category id")
 
     class Meta:
         model = Party
@@ -95,6 +121,7 @@ class PartyFilter(filters.FilterSet):
 
 
 class PartyViewSet(
+    VersionedUpdates,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -138,16 +165,17 @@ class PartyViewSet(
             party=serializer.instance,
             values=values,
             categories=categories,
-            expected_version=serializer.validated_data.get("version"),
+            expected_version=self.expected_version(serializer),
         )
 
     def perform_destroy(self, instance):
-        if not self.request.user.is_manager:
-            raise PermissionDenied(_("Only managers and administrators may archive parties."))
-        party_services.archive_party(acting_user=self.request.user, party=instance)
+        party_services.archive_party(
+            acting_user=self.request.user, party=instance, expected_version=self.expected_version()
+        )
 
 
 class ContactViewSet(
+    VersionedUpdates,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -192,7 +220,7 @@ class ContactViewSet(
             acting_user=self.request.user,
             contact=serializer.instance,
             values=data,
-            expected_version=serializer.validated_data.get("version"),
+            expected_version=self.expected_version(serializer),
         )
 
 
@@ -205,7 +233,7 @@ class UserViewSet(viewsets.ReadOnlyModelViewSet):
         return visible_users(self.request.user)
 
 
-class CompanySettingsView(APIView):
+class CompanySettingsView(VersionedUpdates, APIView):
     """The company settings: read by every user, changed by administrators (PATCH)."""
 
     permission_classes = [IsAdministratorOrReadOnly]
@@ -220,12 +248,21 @@ class CompanySettingsView(APIView):
         serializer = CompanySettingsSerializer(company_settings(request._request), data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
-        version = values.pop("version", None)
-        obj = core_services.update_company_settings(acting_user=request.user, values=values, expected_version=version)
+        values.pop("version", None)
+        obj = core_services.update_company_settings(
+            acting_user=request.user, values=values, expected_version=self.expected_version(serializer)
+        )
         return Response(CompanySettingsSerializer(obj).data, status=status.HTTP_200_OK)
 
 
 # --- CRM (behind the S1 gate) ----------------------------------------------------------------
+
+
+class CrmViewSet(VersionedUpdates, viewsets.GenericViewSet):
+    """The base of every CRM endpoint: authenticated, behind the CRM gate (S1, and S2 where a
+    viewset sets ``crm_level``). A new CRM endpoint inherits the gate; it cannot forget it."""
+
+    permission_classes = [IsAuthenticated, CrmEnabled]
 
 
 class ActionViewSet(
@@ -233,13 +270,12 @@ class ActionViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    CrmViewSet,
 ):
     """Actions the caller may see (private ones only to their creator, follower and managers).
     ``?query=`` takes an expression; the other filters as on the action list."""
 
     serializer_class = ActionSerializer
-    permission_classes = [IsAuthenticated, CrmEnabled]
     filter_backends = []
 
     def get_queryset(self):
@@ -273,7 +309,7 @@ class ActionViewSet(
             action=serializer.instance,
             values=values,
             contacts=contacts,
-            expected_version=serializer.validated_data.get("version"),
+            expected_version=self.expected_version(serializer),
         )
 
 
@@ -282,11 +318,18 @@ class FolderViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    CrmViewSet,
 ):
+    """Folders. With opportunity management off (S6) the opportunity fields are neither shown
+    nor accepted (the service refuses them too); their values are kept."""
+
     serializer_class = FolderSerializer
-    permission_classes = [IsAuthenticated, CrmEnabled]
     filterset_fields = ["party", "is_opportunity", "status", "stage"]
+
+    def get_serializer(self, *args, **kwargs):
+        if not getattr(self, "swagger_fake_view", False):  # the schema documents every field
+            kwargs["opportunities"] = opportunities_refusal(company_settings(self.request._request)) is None
+        return super().get_serializer(*args, **kwargs)
 
     def get_queryset(self):
         return folder_list(self.request.user)
@@ -301,7 +344,10 @@ class FolderViewSet(
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
-        version = data.pop("version", None)
+        data.pop("version", None)
         serializer.instance = action_services.update_folder(
-            acting_user=self.request.user, folder=serializer.instance, values=data, expected_version=version
+            acting_user=self.request.user,
+            folder=serializer.instance,
+            values=data,
+            expected_version=self.expected_version(serializer),
         )

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from . import audit
-from .errors import ConflictError, PermissionDenied
+from .errors import PermissionDenied, lock_for_update
 from .followed_by import validate_followed_by_expression
 from .models import CompanySettings
 
@@ -26,12 +26,12 @@ EDITABLE_SETTINGS = (
 
 @transaction.atomic
 def update_company_settings(
-    *, acting_user, values: dict[str, Any], expected_version: int | None = None
+    *, acting_user, values: dict[str, Any], expected_version: int | str | None
 ) -> CompanySettings:
     """Change the company settings. Administrators only; the S9 expression is validated first.
 
-    ``expected_version`` is the version the user edited: if someone saved in between, nothing is
-    saved and ConflictError is raised.
+    ``expected_version`` is the version the user edited: without it VersionRequired, and if
+    someone saved in between, nothing is saved and ConflictError is raised.
     """
     if not getattr(acting_user, "is_administrator", False):
         raise PermissionDenied(_("Only administrators may change the company settings."))
@@ -41,14 +41,15 @@ def update_company_settings(
     if "followed_by_expression" in values:
         validate_followed_by_expression(values["followed_by_expression"])
     CompanySettings.objects.get_or_create(pk=1)
-    obj = CompanySettings.objects.select_for_update().get(pk=1)
-    if expected_version is not None and obj.version != expected_version:
-        raise ConflictError(
-            _(
-                "Someone else changed the settings while you were editing them. "
-                "Reload the page to see their changes; yours were not saved."
-            )
-        )
+    obj = lock_for_update(
+        CompanySettings,
+        1,
+        expected_version,
+        _(
+            "Someone else changed the settings while you were editing them. "
+            "Reload the page to see their changes; yours were not saved."
+        ),
+    )
     changes = audit.diff(obj, values)
     for name, value in values.items():
         setattr(obj, name, value)

@@ -58,6 +58,10 @@ class Party(models.Model):
     # Folded copies for sorting and searching independently of case and accents.
     name_key = models.CharField(max_length=200, editable=False, default="")
     city_key = models.CharField(max_length=100, editable=False, default="")
+    # The import that created this party, so that a failed import removes what it created.
+    source_import = models.ForeignKey(
+        "PartyImport", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         verbose_name = _("party")
@@ -187,7 +191,10 @@ class Affiliation(models.Model):
 
 class ImportStatus(models.TextChoices):
     UPLOADED = "uploaded", _("Uploaded")
+    READY = "ready", _("Read, waiting for the mapping")
+    CHECKING = "checking", _("Checking (dry run)")
     CHECKED = "checked", _("Checked (dry run)")
+    APPLYING = "applying", _("Importing")
     APPLIED = "applied", _("Imported")
     FAILED = "failed", _("Failed")
 
@@ -208,6 +215,15 @@ class PartyImport(models.Model):
     mapping = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
     report = models.JSONField(default=dict, blank=True)
+    # Read by the worker: column names and first rows (cut short for display), the checked rows.
+    headers = models.JSONField(default=list, blank=True)
+    preview = models.JSONField(default=list, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    staged = models.FileField(upload_to="imports/", blank=True)
+    # Progress of the job under way (percent) and its lease: a job whose lease expired is resumed.
+    progress = models.PositiveSmallIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]

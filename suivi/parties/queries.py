@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
+from suivi.lib.ids import parse_id
 from suivi.lib.text import fold, words
+from suivi.lib.unicode import strip_unstorable
 
 from .models import Affiliation, Contact, Party, PartyKeyword
 
@@ -30,21 +32,21 @@ _TYPEAHEAD_CANDIDATES = 200
 
 def access_party(user, party_id) -> Party:
     """The party ``party_id`` if ``user`` may see it; 404 otherwise."""
-    if not (user and user.is_authenticated):
+    if not (user and user.is_authenticated) or (pk := parse_id(party_id)) is None:
         raise Http404
     try:
-        return Party.objects.select_related("sales_rep").get(pk=int(party_id))
-    except (Party.DoesNotExist, ValueError, TypeError) as e:
+        return Party.objects.select_related("sales_rep").get(pk=pk)
+    except Party.DoesNotExist as e:
         raise Http404 from e
 
 
 def access_contact(user, contact_id) -> Contact:
     """The contact ``contact_id`` if ``user`` may see it; 404 otherwise."""
-    if not (user and user.is_authenticated):
+    if not (user and user.is_authenticated) or (pk := parse_id(contact_id)) is None:
         raise Http404
     try:
-        return Contact.objects.get(pk=int(contact_id))
-    except (Contact.DoesNotExist, ValueError, TypeError) as e:
+        return Contact.objects.get(pk=pk)
+    except Contact.DoesNotExist as e:
         raise Http404 from e
 
 
@@ -66,6 +68,11 @@ def matching_words(qs: QuerySet[Party], text: str) -> QuerySet[Party]:
     return qs
 
 
+def _text(params, name: str, max_length: int) -> str:
+    """A search text from ``params``: cut, trimmed, without characters no database can compare."""
+    return strip_unstorable(params.get(name) or "")[:max_length].strip()
+
+
 @dataclass
 class PartyFilters:
     q: str = ""
@@ -77,18 +84,13 @@ class PartyFilters:
 
     @classmethod
     def from_params(cls, params) -> "PartyFilters":
-        category = params.get("category") or None
-        try:
-            category = int(category) if category else None
-        except ValueError:
-            category = None
         sort = params.get("sort", "name")
         return cls(
-            q=params.get("q", "").strip()[:200],
+            q=_text(params, "q", 200),
             kind=params.get("kind", "") if params.get("kind") in {"customer", "supplier", "prospect"} else "",
-            category=category,
+            category=parse_id(params.get("category")),
             archived=params.get("archived") in {"1", "true", "on"},
-            city=params.get("city", "").strip()[:100],
+            city=_text(params, "city", 100),
             sort=sort if sort in PARTY_SORTS else "name",
         )
 
@@ -141,13 +143,10 @@ class ContactFilters:
 
     @classmethod
     def from_params(cls, params) -> "ContactFilters":
-        party = params.get("party") or None
-        try:
-            party = int(party) if party else None
-        except ValueError:
-            party = None
         return cls(
-            q=params.get("q", "").strip()[:200], archived=params.get("archived") in {"1", "true", "on"}, party=party
+            q=_text(params, "q", 200),
+            archived=params.get("archived") in {"1", "true", "on"},
+            party=parse_id(params.get("party")),
         )
 
 

@@ -7,8 +7,9 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from suivi.core import audit
+from suivi.core.company import company_settings
 from suivi.core.errors import InvalidInput as InvalidValues
-from suivi.core.errors import check_version
+from suivi.core.errors import PermissionDenied, lock_for_update
 
 from .keywords import refresh_keywords
 from .models import Affiliation, Contact, Party
@@ -22,9 +23,10 @@ def next_party_code() -> str:
     return f"P{number:06d}"
 
 
-def _check_version(obj, expected_version: int | None) -> None:
-    check_version(
-        obj,
+def _locked(model, obj, expected_version: int | str | None):
+    return lock_for_update(
+        model,
+        obj.pk,
         expected_version,
         _(
             "%(name)s was changed by someone else while you were editing it. Your changes were "
@@ -34,9 +36,14 @@ def _check_version(obj, expected_version: int | None) -> None:
     )
 
 
+def _country(default_country: str | None) -> str:
+    """Numbers without a country prefix are read in the company's country unless told otherwise."""
+    return default_country or company_settings().country or "BE"
+
+
 @transaction.atomic
-def create_party(*, acting_user, values: dict[str, Any], categories=(), default_country: str = "BE") -> Party:
-    values, errors = clean_party(values, default_country=default_country)
+def create_party(*, acting_user, values: dict[str, Any], categories=(), default_country: str | None = None) -> Party:
+    values, errors = clean_party(values, default_country=_country(default_country))
     if errors:
         raise InvalidValues(errors)
     if not values.get("code"):
@@ -52,11 +59,10 @@ def create_party(*, acting_user, values: dict[str, Any], categories=(), default_
 
 @transaction.atomic
 def update_party(
-    *, acting_user, party: Party, values: dict[str, Any], categories=None, expected_version: int | None = None
+    *, acting_user, party: Party, values: dict[str, Any], categories=None, expected_version: int | str | None
 ) -> Party:
-    party = Party.objects.select_for_update().get(pk=party.pk)
-    _check_version(party, expected_version)
-    values, errors = clean_party(values, instance=party)
+    party = _locked(Party, party, expected_version)
+    values, errors = clean_party(values, instance=party, default_country=_country(None))
     if errors:
         raise InvalidValues(errors)
     if "code" in values and not values["code"]:
@@ -79,8 +85,12 @@ def update_party(
 
 
 @transaction.atomic
-def archive_party(*, acting_user, party: Party, archived: bool = True) -> Party:
-    """Archive (or restore) a party. Parties are never deleted: their history stays."""
+def archive_party(*, acting_user, party: Party, archived: bool = True, expected_version: int | str | None) -> Party:
+    """Archive (or restore) a party. Managers and administrators only. Parties are never
+    deleted: their history stays."""
+    if not getattr(acting_user, "is_manager", False):
+        raise PermissionDenied(_("Only managers and administrators may archive parties."))
+    party = _locked(Party, party, expected_version)
     if party.archived != archived:
         party.archived = archived
         party.version += 1
@@ -91,9 +101,14 @@ def archive_party(*, acting_user, party: Party, archived: bool = True) -> Party:
 
 @transaction.atomic
 def create_contact(
-    *, acting_user, values: dict[str, Any], party: Party | None = None, function: str = "", default_country: str = "BE"
+    *,
+    acting_user,
+    values: dict[str, Any],
+    party: Party | None = None,
+    function: str = "",
+    default_country: str | None = None,
 ) -> Contact:
-    values, errors = clean_contact(values, default_country=default_country)
+    values, errors = clean_contact(values, default_country=_country(default_country))
     if errors:
         raise InvalidValues(errors)
     contact = Contact(**values)
@@ -106,11 +121,10 @@ def create_contact(
 
 @transaction.atomic
 def update_contact(
-    *, acting_user, contact: Contact, values: dict[str, Any], expected_version: int | None = None
+    *, acting_user, contact: Contact, values: dict[str, Any], expected_version: int | str | None
 ) -> Contact:
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    _check_version(contact, expected_version)
-    values, errors = clean_contact(values)
+    contact = _locked(Contact, contact, expected_version)
+    values, errors = clean_contact(values, default_country=_country(None))
     if errors:
         raise InvalidValues(errors)
     changes = audit.diff(contact, values)

@@ -3,7 +3,7 @@ that fragments which do not use them cost no query."""
 
 from django.utils.functional import SimpleLazyObject
 
-from suivi.core.gates import company_settings
+from suivi.core.company import company_settings
 
 
 def suivi(request):

@@ -5,11 +5,59 @@ from django.utils.translation import gettext_lazy as _
 
 from suivi.accounts.models import User
 from suivi.core.models import CompanySettings, SendingMethod
+from suivi.lib.colours import validate_colour
 from suivi.parties.importing import ENCODINGS
 from suivi.parties.models import Address, Category, Contact, Party
 
+from .fields import StorableValues
 
-class CarriesValuesForm(forms.ModelForm):
+
+class DateInput(forms.DateInput):
+    """A native date picker. It reads only ISO values (``2027-05-10``), whatever the language:
+    a localised value (``10/05/2027``) shows empty and the next save would write null."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    """A native date-and-time picker; ISO values only (``2027-05-10T14:30``), as DateInput."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+class NativeInputs:
+    """Every date and date-time field of a Suivi form uses the native pickers above, so no form
+    can render a localised value into them again."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.SplitDateTimeField):
+                continue
+            if isinstance(field, forms.DateTimeField):
+                field.widget = DateTimeInput(attrs=field.widget.attrs)
+            elif isinstance(field, forms.DateField):
+                field.widget = DateInput(attrs=field.widget.attrs)
+            else:
+                continue
+            field.widget.is_required = field.required
+
+
+class SuiviForm(NativeInputs, StorableValues, forms.Form):
+    pass
+
+
+class SuiviModelForm(NativeInputs, StorableValues, forms.ModelForm):
+    pass
+
+
+class CarriesValuesForm(SuiviModelForm):
     """A model form that only carries what was typed: the model's own checks (uniqueness,
     lengths, cross-field rules) are the service's, which reports them all at once with messages
     that name the clashing record."""
@@ -18,13 +66,13 @@ class CarriesValuesForm(forms.ModelForm):
         pass
 
 
-class GeneralSettingsForm(forms.ModelForm):
+class GeneralSettingsForm(SuiviModelForm):
     class Meta:
         model = CompanySettings
         fields = ["company_name", "country"]
 
 
-class CrmSettingsForm(forms.ModelForm):
+class CrmSettingsForm(SuiviModelForm):
     """Tab *Customers/suppliers*: every CRM option of the seed (S1–S9)."""
 
     class Meta:
@@ -48,7 +96,7 @@ class CrmSettingsForm(forms.ModelForm):
         }
 
 
-class PreferencesForm(forms.Form):
+class PreferencesForm(SuiviForm):
     language = forms.ChoiceField(label=_("Language"), choices=User._meta.get_field("language").choices)
     sending_method = forms.ChoiceField(
         label=_("E-mail sending method"),
@@ -134,30 +182,23 @@ class ContactForm(CarriesValuesForm):
         self.fields["last_name"].required = False
 
 
-class AffiliationForm(forms.Form):
+class AffiliationForm(SuiviForm):
     party = forms.IntegerField(widget=forms.HiddenInput)
     function = forms.CharField(label=_("Function"), required=False, max_length=100)
 
 
-class AddressForm(forms.ModelForm):
+class AddressForm(SuiviModelForm):
     class Meta:
         model = Address
         fields = ["kind", "label", "street", "postal_code", "city", "country"]
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(SuiviForm):
     file = forms.FileField(label=_("CSV or XLSX file"), allow_empty_file=True)
     encoding = forms.ChoiceField(label=_("Encoding (CSV)"), choices=ENCODINGS, initial="utf-8")
 
 
 # --- CRM -----------------------------------------------------------------------------------------
-
-
-class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
 class ActionForm(CarriesValuesForm):
@@ -191,9 +232,6 @@ class ActionForm(CarriesValuesForm):
             "invoice_text",
         ]
         widgets = {
-            "start": DateTimeInput(),
-            "end": DateTimeInput(),
-            "due_date": forms.DateInput(attrs={"type": "date"}),
             "description": forms.Textarea(attrs={"rows": 6}),
             "contacts": forms.CheckboxSelectMultiple,
         }
@@ -257,12 +295,11 @@ class FolderForm(CarriesValuesForm):
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
-            "expected_close": forms.DateInput(attrs={"type": "date"}),
         }
 
-    def __init__(self, *args, opportunities: bool, **kwargs):
+    def __init__(self, *args, opportunities: bool, followed_by_users, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["followed_by"].queryset = User.objects.filter(is_active=True)
+        self.fields["followed_by"].queryset = followed_by_users
         self.fields["name"].required = False
         self.fields["probability"].validators = []
         self.fields["probability"].widget.attrs.pop("max", None)
@@ -271,7 +308,17 @@ class FolderForm(CarriesValuesForm):
                 del self.fields[name]
 
 
+def _colour_checked(field, **kwargs):
+    """Form fields of a model, colours checked as colours (the service checks them again)."""
+    formfield = field.formfield(**kwargs)
+    if field.name == "colour" and formfield is not None:
+        formfield.validators.append(validate_colour)
+    return formfield
+
+
 def configuration_formset(model, fields, data=None):
     """Rows of action types or stages, edited on one settings tab."""
-    formset_class = forms.modelformset_factory(model, fields=fields, extra=1, can_delete=False)
+    formset_class = forms.modelformset_factory(
+        model, form=SuiviModelForm, fields=fields, extra=1, can_delete=False, formfield_callback=_colour_checked
+    )
     return formset_class(data, queryset=model.objects.all())

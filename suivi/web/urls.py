@@ -1,7 +1,31 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
+from .gating import crm_gate, gated, opportunities_gate
 from .views import actions, auth, contacts, folders, imports, pages, parties, settings
+
+# Every CRM page is declared here, behind login and the CRM gate (S1): a new one cannot forget it.
+crm_patterns = [
+    path("", pages.crm_home, name="crm_home"),
+    path("actions/", actions.action_list_page, name="action_list"),
+    path("actions/new/", actions.action_create, name="action_create"),
+    path("actions/party-fields/", actions.action_party_fields, name="action_party_fields"),
+    path("actions/bulk/", actions.action_bulk, name="action_bulk"),
+    path("actions/<int:pk>/", actions.action_detail, name="action_detail"),
+    path("actions/<int:pk>/status/", actions.action_status, name="action_status"),
+    path("folders/", folders.folder_list_page, name="folder_list"),
+    path("folders/new/", folders.folder_create, name="folder_create"),
+    path("folders/quick/", folders.folder_quick_create, name="folder_quick_create"),
+    path("folders/<int:pk>/update/", folders.folder_edit, name="folder_edit"),
+    path("folders/<int:pk>/delete/", folders.folder_delete, name="folder_delete"),
+]
+
+# Opportunity pages, behind the S6 gate as well (which includes the CRM gate).
+opportunity_patterns = [
+    path("folders/<int:pk>/status/", folders.opportunity_status, name="opportunity_status"),
+    path("pipeline/", folders.pipeline_board, name="pipeline"),
+    path("pipeline/<int:pk>/move/", folders.pipeline_move, name="pipeline_move"),
+]
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -13,21 +37,8 @@ urlpatterns = [
     path("language/", settings.set_language, name="set_language"),
     path("settings/", settings.company_settings_page, name="company_settings_default"),
     path("settings/<slug:tab>/", settings.company_settings_page, name="company_settings"),
-    path("crm/", pages.crm_home, name="crm_home"),
-    path("crm/actions/", actions.action_list_page, name="action_list"),
-    path("crm/actions/new/", actions.action_create, name="action_create"),
-    path("crm/actions/party-fields/", actions.action_party_fields, name="action_party_fields"),
-    path("crm/actions/bulk/", actions.action_bulk, name="action_bulk"),
-    path("crm/actions/<int:pk>/", actions.action_detail, name="action_detail"),
-    path("crm/actions/<int:pk>/status/", actions.action_status, name="action_status"),
-    path("crm/folders/", folders.folder_list_page, name="folder_list"),
-    path("crm/folders/new/", folders.folder_create, name="folder_create"),
-    path("crm/folders/quick/", folders.folder_quick_create, name="folder_quick_create"),
-    path("crm/folders/<int:pk>/update/", folders.folder_edit, name="folder_edit"),
-    path("crm/folders/<int:pk>/delete/", folders.folder_delete, name="folder_delete"),
-    path("crm/folders/<int:pk>/status/", folders.opportunity_status, name="opportunity_status"),
-    path("crm/pipeline/", folders.pipeline_board, name="pipeline"),
-    path("crm/pipeline/<int:pk>/move/", folders.pipeline_move, name="pipeline_move"),
+    path("crm/", include(gated(crm_patterns, crm_gate))),
+    path("crm/", include(gated(opportunity_patterns, opportunities_gate))),
     path("parties/", parties.party_list_page, name="party_list"),
     path("parties/new/", parties.party_create, name="party_create"),
     path("parties/typeahead/", parties.party_typeahead_page, name="party_typeahead"),

@@ -2,7 +2,6 @@
 S4/S5), status changes, bulk reassign and close."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -22,17 +21,17 @@ from suivi.activities.queries import (
     with_action_relations,
 )
 from suivi.core.audit import history
-from suivi.core.errors import ConflictError, InvalidInput, PermissionDenied, SuiviError
+from suivi.core.company import company_settings
+from suivi.core.errors import InvalidInput, SuiviError
 from suivi.core.expressions import ExpressionError
-from suivi.core.gates import company_settings, crm_required
+from suivi.lib.ids import parse_id, parse_ids
 from suivi.parties.models import Contact
 from suivi.parties.queries import access_party
 
 from ..forms import ActionForm
+from ..outcomes import show_on_form
 
 
-@login_required
-@crm_required
 def action_list_page(request):
     filters = ActionFilters.from_params(request.GET)
     query_error = None
@@ -135,8 +134,6 @@ def _render_form(request, form, action, party, status=200):
     )
 
 
-@login_required
-@crm_required
 def action_create(request):
     party = access_party(request.user, request.GET["party"]) if request.GET.get("party") else None
     form, party = _form(request, None, party)
@@ -156,8 +153,6 @@ def action_create(request):
     return _render_form(request, form, None, party, status)
 
 
-@login_required
-@crm_required
 def action_detail(request, pk):
     action = access_action(request.user, pk)
     form, party = _form(request, action)
@@ -173,12 +168,8 @@ def action_detail(request, pk):
                     contacts=contacts,
                     expected_version=form.cleaned_data.get("version"),
                 )
-            except InvalidInput as e:
-                for field, message in e.errors.items():
-                    form.add_error(field if field in form.fields else None, message)
-            except (ConflictError, PermissionDenied) as e:
-                form.add_error(None, e.message)
-                status = 409 if isinstance(e, ConflictError) else 403
+            except SuiviError as e:
+                status = show_on_form(form, e)
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("action_detail", pk=action.pk)
@@ -186,8 +177,6 @@ def action_detail(request, pk):
     return _render_form(request, form, action, party, status)
 
 
-@login_required
-@crm_required
 def action_party_fields(request):
     """HTMX: the contacts and folder fields for the party just chosen."""
     party = access_party(request.user, request.GET.get("party"))
@@ -204,8 +193,6 @@ def action_party_fields(request):
     )
 
 
-@login_required
-@crm_required
 @require_POST
 def action_status(request, pk):
     action = access_action(request.user, pk)
@@ -218,11 +205,9 @@ def action_status(request, pk):
     return redirect("action_detail", pk=pk)
 
 
-@login_required
-@crm_required
 @require_POST
 def action_bulk(request):
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = parse_ids(request.POST.getlist("ids"))
     actions = list(visible_actions(request.user).filter(pk__in=ids))
     try:
         if request.POST.get("do") == "close":
@@ -230,8 +215,8 @@ def action_bulk(request):
             messages.success(request, _("%(n)s actions closed.") % {"n": n})
         elif request.POST.get("do") == "reassign":
             try:
-                user = User.objects.get(pk=int(request.POST.get("followed_by", "")))
-            except (User.DoesNotExist, ValueError) as e:
+                user = User.objects.get(pk=parse_id(request.POST.get("followed_by")))
+            except User.DoesNotExist as e:
                 raise Http404 from e
             n = action_services.bulk_reassign(acting_user=request.user, actions=actions, followed_by=user)
             messages.success(request, _("%(n)s actions reassigned to %(user)s.") % {"n": n, "user": user})

@@ -8,12 +8,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from suivi.core.audit import history
-from suivi.core.errors import ConflictError, InvalidInput
-from suivi.core.gates import company_settings
+from suivi.core.company import company_settings
+from suivi.core.errors import InvalidInput, SuiviError
 from suivi.parties import services as party_services
 from suivi.parties.queries import ContactFilters, access_contact, access_party, contact_list
 
 from ..forms import AffiliationForm, ContactForm
+from ..outcomes import show_on_form
 
 CONTACT_FIELDS = ContactForm.Meta.fields
 
@@ -83,12 +84,8 @@ def contact_edit(request, pk):
                     values=_values(form),
                     expected_version=form.cleaned_data.get("version"),
                 )
-            except InvalidInput as e:
-                for field, message in e.errors.items():
-                    form.add_error(field, message)
-            except ConflictError as e:
-                form.add_error(None, e.message)
-                status = 409
+            except SuiviError as e:
+                status = show_on_form(form, e)
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("contact_detail", pk=contact.pk)

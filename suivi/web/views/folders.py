@@ -1,13 +1,13 @@
 """Folders (S10, S11) and the opportunity pipeline (S6)."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from suivi.accounts.models import User
+from suivi.accounts.queries import followed_by_choices
 from suivi.activities import services as action_services
 from suivi.activities.models import Stage
 from suivi.activities.queries import (
@@ -16,25 +16,29 @@ from suivi.activities.queries import (
     folder_list,
     forecast,
     pipeline,
+    visible_actions,
 )
+from suivi.activities.services import may_change_folder
 from suivi.core.audit import history
-from suivi.core.errors import ConflictError, InvalidInput, PermissionDenied, SuiviError
-from suivi.core.gates import company_settings, crm_required
+from suivi.core.company import company_settings
+from suivi.core.errors import LATEST, InvalidInput, SuiviError
+from suivi.lib.ids import parse_id
+from suivi.lib.unicode import strip_unstorable
 from suivi.parties.queries import access_party
 
 from ..forms import FolderForm
+from ..outcomes import show_on_form, status_of
 
 
 def _opportunities_on(request) -> bool:
     return company_settings(request).opportunities_enabled
 
 
-@login_required
-@crm_required
 def folder_list_page(request):
     party_id = request.GET.get("party")
     party = access_party(request.user, party_id) if party_id else None
-    folders = folder_list(request.user, q=request.GET.get("q", "")[:100], party_id=party.pk if party else None)
+    q = strip_unstorable(request.GET.get("q", ""))[:100]
+    folders = folder_list(request.user, q=q, party_id=party.pk if party else None)
     page = Paginator(folders, 50).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
@@ -63,8 +67,6 @@ def _folder_values(form):
     return values
 
 
-@login_required
-@crm_required
 def folder_create(request):
     party_id = request.POST.get("party") or request.GET.get("party")
     party = access_party(request.user, party_id) if party_id else None
@@ -72,6 +74,7 @@ def folder_create(request):
         request.POST or None,
         initial={"party": party.pk if party else None, "followed_by": request.user.pk},
         opportunities=_opportunities_on(request),
+        followed_by_users=followed_by_choices(company_settings(request)),
     )
     status = 200
     if request.method == "POST":
@@ -80,18 +83,15 @@ def folder_create(request):
                 folder = action_services.create_folder(
                     acting_user=request.user, values={**_folder_values(form), "party": party}
                 )
-            except InvalidInput as e:
-                for field, message in e.errors.items():
-                    form.add_error(field if field in form.fields else None, message)
+            except SuiviError as e:
+                status = show_on_form(form, e)
             else:
                 messages.success(request, _("Folder “%(name)s” created.") % {"name": folder})
                 return redirect("folder_list")
-        status = 400
+        status = status if status != 200 else 400
     return render(request, "web/folders/form.html", {"form": form, "folder": None, "party": party}, status=status)
 
 
-@login_required
-@crm_required
 def folder_edit(request, pk):
     folder = access_folder(request.user, pk)
     form = FolderForm(
@@ -99,6 +99,7 @@ def folder_edit(request, pk):
         instance=folder,
         initial={"version": folder.version},
         opportunities=_opportunities_on(request),
+        followed_by_users=followed_by_choices(company_settings(request), keep=folder.followed_by),
     )
     status = 200
     if request.method == "POST":
@@ -110,12 +111,8 @@ def folder_edit(request, pk):
                     values=_folder_values(form),
                     expected_version=form.cleaned_data.get("version"),
                 )
-            except InvalidInput as e:
-                for field, message in e.errors.items():
-                    form.add_error(field if field in form.fields else None, message)
-            except ConflictError as e:
-                form.add_error(None, e.message)
-                status = 409
+            except SuiviError as e:
+                status = show_on_form(form, e)
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("folder_list")
@@ -123,30 +120,40 @@ def folder_edit(request, pk):
     return render(
         request,
         "web/folders/form.html",
-        {"form": form, "folder": folder, "party": folder.party, "history": history(folder, 20)},
+        {
+            "form": form,
+            "folder": folder,
+            "party": folder.party,
+            "history": history(folder, 20),
+            "can_change": may_change_folder(request.user, folder),
+        },
         status=status,
     )
 
 
-@login_required
-@crm_required
 def folder_delete(request, pk):
     """Deleting a folder that holds actions asks where they go; nothing is lost silently."""
     folder = access_folder(request.user, pk)
-    count = folder.actions.count()
+    count = visible_actions(request.user).filter(folder=folder).count()
     targets = [f for f in folder_choices(folder.party_id) if f.pk != folder.pk]
     error = None
+    status = 200
     if request.method == "POST":
         choice = request.POST.get("actions", "")
         move_to = None
-        if choice.isdigit():
-            move_to = next((f for f in targets if f.pk == int(choice)), None)
+        if chosen := parse_id(choice):
+            move_to = next((f for f in targets if f.pk == chosen), None)
         try:
             action_services.delete_folder(
-                acting_user=request.user, folder=folder, move_to=move_to, detach=choice == "detach"
+                acting_user=request.user,
+                folder=folder,
+                move_to=move_to,
+                detach=choice == "detach",
+                expected_version=request.POST.get("version"),
             )
         except SuiviError as e:
             error = e.message
+            status = status_of(e)
         else:
             messages.success(request, _("Folder “%(name)s” deleted.") % {"name": folder.name})
             return redirect("folder_list")
@@ -159,12 +166,10 @@ def folder_delete(request, pk):
             "targets": targets,
             "error": error,
         },
-        status=400 if error else 200,
+        status=status,
     )
 
 
-@login_required
-@crm_required
 @require_POST
 def folder_quick_create(request):
     """HTMX, from the new-action form: a folder for the chosen party, made in place (S11)."""
@@ -172,9 +177,11 @@ def folder_quick_create(request):
     name = request.POST.get("new_folder_name", "").strip()
     error = None
     folder = None
+    # The creator follows the new folder when the company's Followed-by expression (S9) offers them.
+    follower = request.user if followed_by_choices(company_settings(request)).filter(pk=request.user.pk) else None
     try:
         folder = action_services.create_folder(
-            acting_user=request.user, values={"name": name, "party": party, "followed_by": request.user}
+            acting_user=request.user, values={"name": name, "party": party, "followed_by": follower}
         )
     except InvalidInput as e:
         error = "; ".join(e.errors.values())
@@ -192,29 +199,8 @@ def folder_quick_create(request):
     )
 
 
-def _opportunities_required(request):
-    if not _opportunities_on(request):
-        return render(
-            request,
-            "web/feature_off.html",
-            {
-                "reason": _(
-                    "Opportunity management is off. An administrator can switch it on in Company "
-                    "settings, tab Customers/suppliers."
-                )
-            },
-            status=404,
-        )
-    return None
-
-
-@login_required
-@crm_required
 def pipeline_board(request):
-    if refused := _opportunities_required(request):
-        return refused
-    followed_by = request.GET.get("followed_by")
-    followed_by = int(followed_by) if followed_by and followed_by.isdigit() else None
+    followed_by = parse_id(request.GET.get("followed_by"))
     return render(
         request,
         "web/folders/pipeline.html",
@@ -228,32 +214,28 @@ def pipeline_board(request):
     )
 
 
-@login_required
-@crm_required
 @require_POST
 def pipeline_move(request, pk):
     """Move an opportunity to another stage (drag on the board, or its select)."""
-    if refused := _opportunities_required(request):
-        return refused
     folder = access_folder(request.user, pk)
+    error = None
     try:
         stage = Stage.objects.get(pk=int(request.POST.get("stage", "")))
         action_services.move_to_stage(acting_user=request.user, folder=folder, stage=stage)
-    except (Stage.DoesNotExist, ValueError):
-        messages.error(request, _("Choose a stage of the pipeline."))
-        status = 400
-    except PermissionDenied as e:
-        messages.error(request, e.message)
-        status = 403
+    except (Stage.DoesNotExist, ValueError, OverflowError):
+        error, status = _("Choose a stage of the pipeline."), 400
+    except SuiviError as e:
+        error, status = e.message, status_of(e)
     else:
         status = 200
     if request.htmx:
-        return render(request, "web/folders/_move_result.html", {"folder": folder}, status=status)
+        # HTMX swaps only successful answers by default: the board shows the refusal itself.
+        return render(request, "web/folders/_move_result.html", {"folder": folder, "error": error}, status=status)
+    if error:
+        messages.error(request, error)
     return redirect("pipeline")
 
 
-@login_required
-@crm_required
 @require_POST
 def opportunity_status(request, pk):
     folder = access_folder(request.user, pk)
@@ -263,7 +245,8 @@ def opportunity_status(request, pk):
             folder=folder,
             status=request.POST.get("status", ""),
             lost_reason=request.POST.get("lost_reason", ""),
+            expected_version=request.POST.get("version") or LATEST,
         )
-    except (SuiviError, ValueError) as e:
-        messages.error(request, getattr(e, "message", str(e)))
+    except SuiviError as e:
+        messages.error(request, e.message)
     return redirect("folder_edit", pk=pk)

@@ -1,34 +1,39 @@
-"""The party import wizard: upload, map columns and dry run, then import."""
+"""The party import wizard: upload, map columns and dry run, then import.
 
-from django.contrib import messages
+The views only store the upload and queue the worker's steps (``suivi.parties.jobs``); the page
+polls the import's progress with HTMX while a step runs. Who may import is the service's rule.
+"""
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from suivi.core.gates import company_settings
 from suivi.parties import importing
+from suivi.parties.jobs import import_step
 from suivi.parties.models import ImportStatus, PartyImport
 
 from ..forms import ImportUploadForm
 
+BUSY = (ImportStatus.UPLOADED, ImportStatus.CHECKING, ImportStatus.APPLYING)
 
-def _manager(request):
+
+def _may_import(request) -> None:
+    # Shows the refusal before any upload is read; the service decides again on every step.
     if not request.user.is_manager:
         raise PermissionDenied(_("Only managers and administrators may import parties."))
 
 
 @login_required
 def import_upload(request):
-    _manager(request)
+    _may_import(request)
     status = 200
     if request.method == "POST":
         # Refuse an oversized upload from its announced length, before reading the body.
         try:
             importing.check_size(int(request.META.get("CONTENT_LENGTH") or 0) - 4096)
-        except importing.ImportFileError as e:
+        except (importing.ImportFileError, ValueError) as e:
             return render(
                 request, "web/imports/upload.html", {"form": ImportUploadForm(), "refusal": str(e)}, status=413
             )
@@ -36,20 +41,13 @@ def import_upload(request):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                importing.check_size(upload.size)
-                data = upload.read()
-                table = importing.read_table(data, upload.name, form.cleaned_data["encoding"])
+                party_import = importing.create_import(
+                    acting_user=request.user, upload=upload, encoding=form.cleaned_data["encoding"]
+                )
             except importing.ImportFileError as e:
                 form.add_error("file", str(e))
             else:
-                party_import = PartyImport(
-                    created_by=request.user,
-                    filename=upload.name[:255],
-                    encoding=form.cleaned_data["encoding"],
-                    mapping={k: v for k, v in importing.guess_mapping(table.headers).items()},
-                )
-                party_import.file.save(f"{party_import.id}.bin", ContentFile(data), save=False)
-                party_import.save()
+                import_step(party_import.pk)
                 return redirect("party_import_map", pk=party_import.pk)
         status = 400
     else:
@@ -57,54 +55,54 @@ def import_upload(request):
     return render(request, "web/imports/upload.html", {"form": form}, status=status)
 
 
-def _load(request, pk):
+def _load(request, pk) -> PartyImport:
     try:
-        party_import = PartyImport.objects.get(pk=pk, created_by=request.user)
+        return PartyImport.objects.get(pk=pk, created_by=request.user)
     except (PartyImport.DoesNotExist, ValueError) as e:
         raise Http404 from e
-    with party_import.file.open("rb") as f:
-        table = importing.read_table(f.read(), party_import.filename, party_import.encoding)
-    return party_import, table
 
 
 @login_required
 def import_map(request, pk):
-    """Map columns and show the dry run; POST with ``apply`` imports."""
-    _manager(request)
-    party_import, table = _load(request, pk)
-    country = company_settings(request).country
-    problems = []
-    if request.method == "POST" and party_import.status != ImportStatus.APPLIED:
+    """Map columns and show the dry run; POST ``check`` runs the dry run, ``apply`` imports.
+    An HTMX GET answers the progress of the step under way."""
+    _may_import(request)
+    party_import = _load(request, pk)
+    problems: list[str] = []
+    if request.method == "POST":
+        if request.POST.get("apply"):
+            if importing.start_apply(acting_user=request.user, party_import=party_import):
+                import_step(party_import.pk)
+            return redirect("party_import_map", pk=party_import.pk)
         mapping = {}
         for name in importing.FIELDS:
             value = request.POST.get(f"map_{name}", "")
-            if value.isdigit():
+            if value.isdigit() and len(value) < 6:
                 mapping[name] = int(value)
-        party_import.mapping = mapping
-        problems = importing.check_mapping(mapping, table.headers)
+        problems = importing.start_check(acting_user=request.user, party_import=party_import, mapping=mapping)
         if not problems:
-            if request.POST.get("apply"):
-                report = importing.apply_import(
-                    acting_user=request.user, party_import=party_import, table=table, default_country=country
-                )
-                messages.success(request, _("%(count)s parties imported.") % {"count": report.created})
-                return redirect("party_import_map", pk=party_import.pk)
-            report = importing.dry_run(table, mapping, country)
-            party_import.report = report.as_dict()
-            party_import.status = ImportStatus.CHECKED
-        party_import.save(update_fields=["mapping", "report", "status"])
+            import_step(party_import.pk)
+            return redirect("party_import_map", pk=party_import.pk)
+        party_import.mapping = mapping
+    if request.htmx and request.method == "GET":
+        response = render(request, "web/imports/_progress.html", {"imp": party_import})
+        if party_import.status not in BUSY:
+            response["HX-Refresh"] = "true"  # the step is over: show its result
+        return response
     mapping = {k: int(v) for k, v in party_import.mapping.items()}
+    report = party_import.report or {}
     return render(
         request,
         "web/imports/map.html",
         {
             "imp": party_import,
-            "headers": list(enumerate(table.headers)),
+            "busy": party_import.status in BUSY,
+            "headers": list(enumerate(party_import.headers)),
             "fields": [(name, label, mapping.get(name)) for name, (label, _s) in importing.FIELDS.items()],
-            "preview": table.rows[:5],
-            "row_count": len(table.rows),
+            "preview": party_import.preview,
             "problems": problems,
-            "report": party_import.report,
+            "report": report,
+            "rejected_count": report.get("rejected_count", len(report.get("rejected", []))),
             "required": importing.REQUIRED,
         },
         status=400 if problems else 200,

@@ -4,14 +4,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from suivi.activities.queries import party_timeline
 from suivi.core.audit import history
-from suivi.core.errors import ConflictError, InvalidInput
-from suivi.core.gates import company_settings
+from suivi.core.company import company_settings
+from suivi.core.errors import SuiviError
 from suivi.parties import exporting
 from suivi.parties import services as party_services
 from suivi.parties.models import Category
@@ -25,6 +26,7 @@ from suivi.parties.queries import (
 )
 
 from ..forms import AddressForm, PartyForm
+from ..outcomes import show_on_form, status_of
 from ..pagination import DeferredJoinPaginator
 
 PAGE_SIZE = 50
@@ -93,11 +95,6 @@ def _party_values(form):
     return values, list(data.get("categories") or [])
 
 
-def _show_errors(form, errors):
-    for field, message in errors.items():
-        form.add_error(field if field in form.fields else None, message)
-
-
 @login_required
 def party_create(request):
     form = PartyForm(request.POST or None, initial={"country": company_settings(request).country, "is_customer": True})
@@ -112,12 +109,12 @@ def party_create(request):
                     categories=categories,
                     default_country=company_settings(request).country,
                 )
-            except InvalidInput as e:
-                _show_errors(form, e.errors)
+            except SuiviError as e:
+                status = show_on_form(form, e)
             else:
                 messages.success(request, _("Party %(name)s created.") % {"name": party.name})
                 return redirect("party_detail", pk=party.pk)
-        status = 400
+        status = status if status != 200 else 400
     return render(request, "web/parties/form.html", {"form": form, "party": None}, status=status)
 
 
@@ -137,11 +134,8 @@ def party_edit(request, pk):
                     categories=categories,
                     expected_version=form.cleaned_data.get("version"),
                 )
-            except InvalidInput as e:
-                _show_errors(form, e.errors)
-            except ConflictError as e:
-                form.add_error(None, e.message)
-                status = 409
+            except SuiviError as e:
+                status = show_on_form(form, e)
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("party_detail", pk=party.pk)
@@ -153,11 +147,19 @@ def party_edit(request, pk):
 @require_POST
 def party_archive(request, pk):
     party = access_party(request.user, pk)
-    if not request.user.is_manager:
-        messages.error(request, _("Only managers and administrators may archive parties."))
-        return redirect("party_detail", pk=pk)
     restore = request.POST.get("restore") == "1"
-    party_services.archive_party(acting_user=request.user, party=party, archived=not restore)
+    try:
+        party_services.archive_party(
+            acting_user=request.user, party=party, archived=not restore, expected_version=request.POST.get("version")
+        )
+    except SuiviError as e:
+        messages.error(request, e.message)
+        return render(
+            request,
+            "web/refused.html",
+            {"message": e.message, "back_url": reverse("party_detail", args=[pk])},
+            status=status_of(e),
+        )
     messages.success(
         request, _("Party restored.") if restore else _("Party archived. It stays in history and can be restored.")
     )

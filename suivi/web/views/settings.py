@@ -14,11 +14,12 @@ from suivi.accounts.queries import device_preference
 from suivi.activities import services as action_services
 from suivi.activities.models import ActionType, Stage
 from suivi.core import services as core_services
-from suivi.core.errors import ConflictError, PermissionDenied
+from suivi.core.company import company_settings
+from suivi.core.errors import ConflictError, PermissionDenied, VersionRequired
 from suivi.core.expressions import ExpressionError
-from suivi.core.gates import company_settings
 
 from ..forms import CrmSettingsForm, GeneralSettingsForm, PreferencesForm, configuration_formset
+from ..outcomes import status_of
 
 TABS = {
     "general": (gettext_lazy("General"), GeneralSettingsForm),
@@ -66,13 +67,13 @@ def company_settings_page(request, tab="crm"):
                 core_services.update_company_settings(
                     acting_user=request.user,
                     values={name: form.cleaned_data[name] for name in form_class.Meta.fields},
-                    expected_version=_int(request.POST.get("version")),
+                    expected_version=request.POST.get("version"),
                 )
             except ExpressionError as e:
                 form.add_error("followed_by_expression", e.message)
-            except ConflictError as e:
+            except (ConflictError, VersionRequired) as e:
                 messages.error(request, e.message)
-                status = 409
+                status = status_of(e)
             except PermissionDenied as e:
                 messages.error(request, e.message)
                 status = 403
@@ -133,13 +134,6 @@ def _configuration_page(request, tab):
         },
         status=status,
     )
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @login_required

@@ -121,7 +121,16 @@
       if (!card || card.closest("[data-stage]") === column) { return; }
       var body = new URLSearchParams({ stage: column.dataset.stage });
       fetch(card.dataset.move, { method: "POST", body: body, credentials: "same-origin",
-        headers: { "X-CSRFToken": csrf, "HX-Request": "true" } }).then(function () { window.location.reload(); });
+        headers: { "X-CSRFToken": csrf, "HX-Request": "true" } }).then(function (response) {
+        if (response.ok) { window.location.reload(); return; }
+        // A refused move stays where it was and says why, on the card itself.
+        return response.text().then(function (html) {
+          var note = card.querySelector("[data-move-result]") || document.createElement("div");
+          note.setAttribute("data-move-result", "");
+          note.innerHTML = html;
+          card.appendChild(note);
+        });
+      });
     });
   });
 })();
@@ -136,5 +145,25 @@
   billable.addEventListener("change", function () { touched = true; });
   type.addEventListener("change", function () {
     if (!touched) { billable.checked = type.dataset.billableTypes.split(" ").indexOf(type.value) >= 0; }
+  });
+})();
+
+// The Content-Security-Policy allows no inline script, handler or style attribute: colours of tags
+// come as data-tag="#rrggbb" and are set here; selects marked data-autosubmit submit their form.
+(function () {
+  "use strict";
+  var COLOUR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+  function paint(root) {
+    if (!root.querySelectorAll) { return; }
+    var tags = Array.prototype.slice.call(root.querySelectorAll("[data-tag]"));
+    if (root.matches && root.matches("[data-tag]")) { tags.push(root); }
+    tags.forEach(function (el) {
+      if (COLOUR.test(el.dataset.tag)) { el.style.setProperty("--tag", el.dataset.tag); }
+    });
+  }
+  paint(document);
+  document.addEventListener("htmx:load", function (e) { paint(e.target); });
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("[data-autosubmit]") && e.target.form) { e.target.form.requestSubmit(); }
   });
 })();
