@@ -105,7 +105,7 @@ def test_an_import_that_fails_half_way_leaves_nothing(manager_client, monkeypatc
 
     def crash(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 3:  # the third chunk: two parties are written by then
+        if len(calls) == 2:  # the second party's chunk: the first one is written by then
             raise RuntimeError("disk full")
         return real(*args, **kwargs)
 

@@ -529,9 +529,9 @@ class Checker:
         return accepted
 
 
-def _chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
+def _chunks(items: Iterable) -> Iterator[list]:
     iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
+    while chunk := list(islice(iterator, CHUNK)):
         yield chunk
 
 
@@ -768,6 +768,8 @@ def apply_import(pk, default_country: str) -> Report | None:
 
 
 def _write(party_import: PartyImport, rows: list[Row], codes: Iterator[str]) -> int:
+    if not rows:
+        return 0
     parties = []
     for row in rows:
         values = dict(row.party)

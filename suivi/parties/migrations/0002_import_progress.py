@@ -5,55 +5,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('parties', '0001_initial'),
+        ("parties", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='party',
-            name='source_import',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='parties.partyimport'),
+            model_name="party",
+            name="source_import",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="parties.partyimport",
+            ),
         ),
         migrations.AddField(
-            model_name='partyimport',
-            name='error',
+            model_name="partyimport",
+            name="error",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='partyimport',
-            name='headers',
+            model_name="partyimport",
+            name="headers",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='partyimport',
-            name='lease_until',
+            model_name="partyimport",
+            name="lease_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='partyimport',
-            name='preview',
+            model_name="partyimport",
+            name="preview",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='partyimport',
-            name='progress',
+            model_name="partyimport",
+            name="progress",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='partyimport',
-            name='row_count',
+            model_name="partyimport",
+            name="row_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='partyimport',
-            name='staged',
-            field=models.FileField(blank=True, upload_to='imports/'),
+            model_name="partyimport",
+            name="staged",
+            field=models.FileField(blank=True, upload_to="imports/"),
         ),
         migrations.AlterField(
-            model_name='partyimport',
-            name='status',
-            field=models.CharField(choices=[('uploaded', 'Uploaded'), ('ready', 'Read, waiting for the mapping'), ('checking', 'Checking (dry run)'), ('checked', 'Checked (dry run)'), ('applying', 'Importing'), ('applied', 'Imported'), ('failed', 'Failed')], default='uploaded', max_length=10),
+            model_name="partyimport",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("uploaded", "Uploaded"),
+                    ("ready", "Read, waiting for the mapping"),
+                    ("checking", "Checking (dry run)"),
+                    ("checked", "Checked (dry run)"),
+                    ("applying", "Importing"),
+                    ("applied", "Imported"),
+                    ("failed", "Failed"),
+                ],
+                default="uploaded",
+                max_length=10,
+            ),
         ),
     ]
