@@ -103,7 +103,7 @@ def update_preferences(
     language: str,
     sending_method: str,
     send_via_outlook: bool,
-) -> DevicePreference:
+) -> DevicePreference | None:
     """Save the user's own preferences (language, S7 override) and this device's (S3)."""
     changes = {}
     for name, value in (("language", language), ("sending_method", sending_method)):
@@ -112,14 +112,15 @@ def update_preferences(
             setattr(acting_user, name, value)
     acting_user.full_clean(exclude=["password"])
     acting_user.save(update_fields=["language", "sending_method"])
-    device, _created = DevicePreference.objects.get_or_create(
-        user=acting_user, device_id=device_id, defaults={"label": device_label[:200]}
-    )
-    if device.send_via_outlook != send_via_outlook:
-        changes["send_via_outlook"] = [device.send_via_outlook, send_via_outlook]
-    device.send_via_outlook = send_via_outlook
-    device.label = device_label[:200] or device.label
-    device.save()
+    device = DevicePreference.objects.filter(user=acting_user, device_id=device_id).first()
+    if device is None and send_via_outlook:
+        device = DevicePreference(user=acting_user, device_id=device_id, label=device_label[:200])
+    # A device is remembered once it differs from the default: saving unchanged writes nothing.
+    if device is not None and (device.pk is None or device.send_via_outlook != send_via_outlook):
+        changes["send_via_outlook"] = [device.send_via_outlook if device.pk else False, send_via_outlook]
+        device.send_via_outlook = send_via_outlook
+        device.label = device_label[:200] or device.label
+        device.save()
     if changes:
         audit.record(acting_user, "update_preferences", acting_user, changes)
     return device
