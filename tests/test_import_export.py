@@ -101,15 +101,14 @@ def test_an_import_that_fails_half_way_leaves_nothing(manager_client, monkeypatc
     upload(manager_client, GOOD_CSV.encode())
     imp = PartyImport.objects.get()
     check(manager_client, imp, check="1")
-    real, calls = importing.Affiliation.objects.bulk_create, []
+    real = importing.party_words
 
-    def crash(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:  # the second party's chunk: the first one is written by then
+    def crash(party):
+        if party.name == "Atelier Lambert":  # the last row: Boulangerie Dupont is written by then
             raise RuntimeError("disk full")
-        return real(*args, **kwargs)
+        return real(party)
 
-    monkeypatch.setattr(importing.Affiliation.objects, "bulk_create", crash)
+    monkeypatch.setattr(importing, "party_words", crash)
     page = check(manager_client, imp, apply="1").content.decode()
     assert "The import failed and nothing was imported (disk full)" in page
     assert not Party.objects.exists() and not Contact.objects.exists()

@@ -11,11 +11,15 @@ sizes of the zip members were checked), with at most ``MAX_ROWS`` rows, ``MAX_CO
 and ``MAX_CELL`` characters a cell, checked while reading; the worker's memory stays bounded
 whatever the file holds.
 
-All or nothing without blocking the others. The dry run stores the mapped rows (one JSON line
-each). Applying runs *the same checks* again on those rows, chunk by chunk, and writes each chunk
-in its own short transaction, checks against the database included, so that another user's save
-waits at most one chunk (tens of milliseconds) instead of the whole import — SQLite has one writer
-at a time, and one transaction of 100,000 rows would hold it for many seconds. Every party created
+All or nothing without blocking the others. The dry run checks each row on its own
+(``Checker.prepare``: a pure function of the row) and stores the outcome, one JSON line a row; then
+it checks duplicates against the database and within the file (``Checker.settle``). Applying
+reads the stored rows and runs ``Checker.settle`` again, chunk by chunk, inside the transaction that
+writes the chunk — so the import accepts exactly what the dry run would accept at that moment,
+and two imports or a user's save cannot slip a duplicate in between. Each chunk is its own short
+transaction, so another user's save waits at most one chunk (tens of milliseconds) instead of the
+whole import: SQLite has one writer at a time, and one transaction of 100,000 rows would hold it
+for many seconds (beyond the 20 s busy timeout on a loaded machine). Every party created
 carries the import in ``source_import``: if a chunk fails, or the worker dies (the job's lease
 expires and the periodic sweep resumes it), what the import created is deleted before the import is
 marked failed or started again; so at the end either every accepted row is in, or none. The price
@@ -30,7 +34,7 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import timedelta
 from itertools import islice
 from typing import IO, Any
@@ -38,7 +42,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -546,13 +550,15 @@ def dry_run_rows(
     stage: IO[str] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    """Check mapped rows; write them to ``stage`` (one JSON line each) for the import."""
+    """Check mapped rows; write each row's own check (``Checker.prepare``: pure, no database) to
+    ``stage``, one JSON line each, for the import, which checks them against the database again."""
     checker = Checker(default_country)
     done = 0
     for chunk in _chunks(rows):
+        prepared = checker.prepare(chunk)
         if stage is not None:
-            stage.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in chunk)
-        checker.settle(checker.prepare(chunk))
+            stage.writelines(json.dumps(astuple(c), ensure_ascii=False) + "\n" for c in prepared)
+        checker.settle(prepared)
         done += len(chunk)
         if progress:
             progress(done)
@@ -679,11 +685,10 @@ def start_apply(*, acting_user, party_import: PartyImport) -> bool:
     )
 
 
-def _staged_rows(party_import: PartyImport) -> Iterator[tuple[int, dict[str, str]]]:
+def _staged_rows(party_import: PartyImport) -> Iterator[_Checked]:
     with party_import.staged.open("rb") as f:
         for line in f:
-            number, cell = json.loads(line)
-            yield number, cell
+            yield _Checked(*json.loads(line))
 
 
 def _undo(party_import: PartyImport) -> int:
@@ -726,16 +731,15 @@ def apply_import(pk, default_country: str) -> Report | None:
         _fail(party_import, str(e), ImportStatus.CHECKED)
         raise
     _undo(party_import)  # a previous attempt that died half-way
-    explicit = {cell.get("code", "").strip() for _line, cell in _staged_rows(party_import)} - {""}
+    explicit = {c.values.get("code") or "" for c in _staged_rows(party_import)} - {""}
     total = max(party_import.row_count, 1)
     checker = Checker(default_country)
     next_number = int(next_party_code()[1:])
     created = 0
     try:
         for chunk in _chunks(_staged_rows(party_import)):
-            prepared = checker.prepare(chunk)  # outside the transaction: others write meanwhile
             with transaction.atomic():
-                rows = checker.settle(prepared)
+                rows = checker.settle(chunk)
                 next_number = _last_auto_number(next_number) + 1
                 codes = _free_numbers(next_number, explicit)
                 created += _write(party_import, rows, codes)
@@ -778,22 +782,75 @@ def _write(party_import: PartyImport, rows: list[Row], codes: Iterator[str]) -> 
         party = Party(**values, source_import=party_import)
         party.name_key, party.city_key = fold(party.name)[:200], fold(party.city)[:100]
         parties.append(party)
-    Party.objects.bulk_create(parties, batch_size=500)
-    if any(p.pk is None for p in parties):  # backends without RETURNING on bulk insert
-        by_code = dict(Party.objects.filter(code__in=[p.code for p in parties]).values_list("code", "pk"))
-        for p in parties:
-            p.pk = by_code[p.code]
-    PartyKeyword.objects.bulk_create(
-        [PartyKeyword(party_id=p.pk, word=w) for p in parties for w in party_words(p)], batch_size=2000
-    )
+    _create(parties)
+    _insert(PartyKeyword, ["party_id", "word"], [(p.pk, w) for p in parties for w in party_words(p)])
     contacts = []
     for party, row in zip(parties, rows, strict=True):
         if row.contact:
             c = Contact(**row.contact)
             c.name_key = fold(f"{c.last_name} {c.first_name}")[:201]
             contacts.append((party, c, row.function))
-    Contact.objects.bulk_create([c for _p, c, _f in contacts], batch_size=500)
-    Affiliation.objects.bulk_create(
-        [Affiliation(party=p, contact=c, function=f[:100]) for p, c, f in contacts], batch_size=500
+    _create([c for _p, c, _f in contacts])
+    _insert(
+        Affiliation,
+        ["party_id", "contact_id", "function", "is_main"],
+        [(p.pk, c.pk, f[:100], False) for p, c, f in contacts],
     )
     return len(parties)
+
+
+def _create(objs: list, batch: int = 400) -> None:
+    """``bulk_create`` without the ORM's per-value work: one INSERT … RETURNING id a batch. Plain
+    values (text, numbers, booleans, None) go as they are; others through their field."""
+    if not objs:
+        return
+    model = type(objs[0])
+    if not connection.features.can_return_rows_from_bulk_insert:
+        model.objects.bulk_create(objs, batch_size=500)
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    now = timezone.now()
+    plain = (str, bool, int, type(None))
+    prepared: dict[int, Any] = {}
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            for obj in objs:
+                setattr(obj, f.attname, now)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    pk = quote(model._meta.pk.column)
+    for start in range(0, len(objs), batch):
+        part = objs[start : start + batch]
+        params: list[Any] = []
+        for obj in part:
+            for f in fields:
+                value = getattr(obj, f.attname)
+                if type(value) not in plain:
+                    key = id(value)
+                    if key not in prepared:
+                        prepared[key] = f.get_db_prep_save(value, connection)
+                    value = prepared[key]
+                params.append(value)
+        row = "({})".format(", ".join(["%s"] * len(fields)))
+        sql = "INSERT INTO {} ({}) VALUES {} RETURNING {}".format(
+            quote(model._meta.db_table), columns, ", ".join([row] * len(part)), pk
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ids = [r[0] for r in cursor.fetchall()]
+        for obj, pk_value in zip(part, ids, strict=True):
+            obj.pk = pk_value
+            obj._state.adding = False
+
+
+def _insert(model, columns: list[str], rows: list[tuple]) -> None:
+    """Plain INSERTs of many small rows (keywords, affiliations): ten keywords a party make the
+    ORM's per-object work the import's main cost."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(model._meta.db_table), ", ".join(map(quote, columns)), ", ".join(["%s"] * len(columns))
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
