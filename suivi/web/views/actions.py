@@ -4,6 +4,7 @@ S4/S5), status changes, bulk reassign and close."""
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -29,7 +30,7 @@ from suivi.parties.models import Contact
 from suivi.parties.queries import access_party
 
 from ..forms import ActionForm
-from ..outcomes import show_on_form
+from ..outcomes import after_command, show_on_form
 
 
 def action_list_page(request):
@@ -200,9 +201,11 @@ def action_status(request, pk):
         action_services.set_action_status(
             acting_user=request.user, action=action, status=request.POST.get("status", "")
         )
-    except (SuiviError, ValueError) as e:
-        messages.error(request, getattr(e, "message", str(e)))
-    return redirect("action_detail", pk=pk)
+    except SuiviError as e:
+        return after_command(request, e, reverse("action_detail", args=[pk]))
+    except ValueError:
+        return after_command(request, SuiviError(_("Choose a status.")), reverse("action_detail", args=[pk]))
+    return after_command(request, None, reverse("action_detail", args=[pk]))
 
 
 @require_POST

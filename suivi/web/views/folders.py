@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,7 +28,7 @@ from suivi.lib.unicode import strip_unstorable
 from suivi.parties.queries import access_party
 
 from ..forms import FolderForm
-from ..outcomes import show_on_form, status_of
+from ..outcomes import after_command, show_on_form, status_of
 
 
 def _opportunities_on(request) -> bool:
@@ -225,15 +226,15 @@ def pipeline_move(request, pk):
     except (Stage.DoesNotExist, ValueError, OverflowError):
         error, status = _("Choose a stage of the pipeline."), 400
     except SuiviError as e:
+        if not request.htmx:
+            return after_command(request, e, reverse("pipeline"))
         error, status = e.message, status_of(e)
     else:
         status = 200
     if request.htmx:
         # HTMX swaps only successful answers by default: the board shows the refusal itself.
         return render(request, "web/folders/_move_result.html", {"folder": folder, "error": error}, status=status)
-    if error:
-        messages.error(request, error)
-    return redirect("pipeline")
+    return after_command(request, SuiviError(error) if error else None, reverse("pipeline"))
 
 
 @require_POST
@@ -248,5 +249,5 @@ def opportunity_status(request, pk):
             expected_version=request.POST.get("version") or LATEST,
         )
     except SuiviError as e:
-        messages.error(request, e.message)
-    return redirect("folder_edit", pk=pk)
+        return after_command(request, e, reverse("folder_edit", args=[pk]))
+    return after_command(request, None, reverse("folder_edit", args=[pk]))

@@ -26,7 +26,7 @@ from suivi.parties.queries import (
 )
 
 from ..forms import AddressForm, PartyForm
-from ..outcomes import show_on_form, status_of
+from ..outcomes import after_command, show_on_form
 from ..pagination import DeferredJoinPaginator
 
 PAGE_SIZE = 50
@@ -153,13 +153,7 @@ def party_archive(request, pk):
             acting_user=request.user, party=party, archived=not restore, expected_version=request.POST.get("version")
         )
     except SuiviError as e:
-        messages.error(request, e.message)
-        return render(
-            request,
-            "web/refused.html",
-            {"message": e.message, "back_url": reverse("party_detail", args=[pk])},
-            status=status_of(e),
-        )
+        return after_command(request, e, reverse("party_detail", args=[pk]))
     messages.success(
         request, _("Party restored.") if restore else _("Party archived. It stays in history and can be restored.")
     )

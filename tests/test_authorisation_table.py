@@ -1,0 +1,412 @@
+"""Who may do what, in one table (RELIABILITY S2): every page and API route × anonymous, another
+user, the owner, a manager and an administrator, with the status each must get.
+
+The *owner* follows the private action, the folder and the opportunity; *another user* is a
+plain user too. Parties and contacts are shared by the whole company; archiving is for managers;
+company settings for administrators. A refused write must leave its record as it was.
+
+Statuses: ``L`` means a redirect to the login page; 302 a redirect elsewhere (done).
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from suivi.accounts.models import Role
+from suivi.activities.models import Action, ActionType, Folder, Stage
+from suivi.core.models import CompanySettings
+from suivi.parties.models import Party
+
+from . import factories
+from .conftest import make_user
+
+L = "login"
+ROLES = ("anonymous", "other", "owner", "manager", "admin")
+
+
+@pytest.fixture
+def world(db):
+    CompanySettings.objects.filter(pk=1).update(opportunities_enabled=True)
+    users = {
+        "owner": make_user("olive", first_name="Olive"),
+        "other": make_user("otto", first_name="Otto"),
+        "manager": make_user("mia", Role.MANAGER, first_name="Mia"),
+        "admin": make_user("ada", Role.ADMINISTRATOR, first_name="Ada"),
+    }
+    owner = users["owner"]
+    party = factories.party(owner, name="Alpha")
+    contact = factories.contact(owner, party=party, last_name="Peeters")
+    folder = factories.folder(owner, name="Roof", party=party, followed_by=owner)
+    deal = factories.folder(
+        owner,
+        name="Big deal",
+        is_opportunity=True,
+        budget=Decimal("1000"),
+        probability=20,
+        stage=Stage.objects.order_by("position").first(),
+        followed_by=owner,
+    )
+    secret = factories.action(owner, subject="Secret plan", party=party, folder=folder, private=True)
+    return {"users": users, "party": party, "contact": contact, "folder": folder, "deal": deal, "secret": secret}
+
+
+def action_form(w, user):
+    return {
+        "subject": "Call back",
+        "action_type": ActionType.objects.first().pk,
+        "priority": 2,
+        "status": "todo",
+        "followed_by": user.pk,
+        "party": w["party"].pk,
+        "version": Action.objects.get(pk=w["secret"].pk).version,
+    }
+
+
+def folder_form(w, user, key="folder"):
+    folder = Folder.objects.get(pk=w[key].pk)
+    return {"name": "Renamed", "followed_by": folder.followed_by_id, "currency": "EUR", "version": folder.version}
+
+
+def party_form(w, user):
+    party = Party.objects.get(pk=w["party"].pk)
+    return {"name": "Alpha SA", "country": "BE", "language": "fr", "is_customer": "on", "version": party.version}
+
+
+def settings_form(w, user):
+    return {
+        "crm_enabled": "on",
+        "crm_level": "basic",
+        "action_form_layout": "classic",
+        "default_sending_method": "send",
+        "mailing_delay_seconds": "1",
+        "opportunities_enabled": "on",
+        "version": CompanySettings.objects.get().version,
+    }
+
+
+def version_of(model, key):
+    return lambda w, user: {"version": model.objects.get(pk=w[key].pk).version}
+
+
+def if_match(model, key):
+    return lambda w: {"HTTP_IF_MATCH": f'"{model.objects.get(pk=w[key].pk).version}"'}
+
+
+ALL = {"anonymous": L, "other": 200, "owner": 200, "manager": 200, "admin": 200}
+DONE = {"anonymous": L, "other": 302, "owner": 302, "manager": 302, "admin": 302}
+PRIVATE_READ = {"anonymous": L, "other": 404, "owner": 200, "manager": 200, "admin": 200}
+PRIVATE_WRITE = {"anonymous": L, "other": 404, "owner": 302, "manager": 302, "admin": 302}
+FOLDER_WRITE = {"anonymous": L, "other": 403, "owner": 302, "manager": 302, "admin": 302}
+MANAGERS = {"anonymous": L, "other": 403, "owner": 403, "manager": 302, "admin": 302}
+MANAGERS_READ = {"anonymous": L, "other": 403, "owner": 403, "manager": 200, "admin": 200}
+ADMINS = {"anonymous": L, "other": 403, "owner": 403, "manager": 403, "admin": 302}
+
+API_ALL = {"anonymous": 401, "other": 200, "owner": 200, "manager": 200, "admin": 200}
+API_CREATED = {"anonymous": 401, "other": 201, "owner": 201, "manager": 201, "admin": 201}
+API_PRIVATE = {"anonymous": 401, "other": 404, "owner": 200, "manager": 200, "admin": 200}
+API_FOLDER_WRITE = {"anonymous": 401, "other": 403, "owner": 200, "manager": 200, "admin": 200}
+API_MANAGERS_DELETE = {"anonymous": 401, "other": 403, "owner": 403, "manager": 204, "admin": 204}
+API_ADMINS = {"anonymous": 401, "other": 403, "owner": 403, "manager": 403, "admin": 200}
+
+# (name, method, url, data(world, user) or None, expected by role, record a refusal must keep)
+PAGES = [
+    ("home", "get", "/", None, ALL, None),
+    ("crm home", "get", "/crm/", None, ALL, None),
+    ("action list", "get", "/crm/actions/", None, ALL, None),
+    ("new action form", "get", "/crm/actions/new/", None, ALL, None),
+    ("create action", "post", "/crm/actions/new/", action_form, DONE, None),
+    ("party fields", "get", "/crm/actions/party-fields/?party={party}", None, ALL, None),
+    ("private action", "get", "/crm/actions/{secret}/", None, PRIVATE_READ, None),
+    ("edit private action", "post", "/crm/actions/{secret}/", action_form, PRIVATE_WRITE, "secret"),
+    (
+        "close private action",
+        "post",
+        "/crm/actions/{secret}/status/",
+        lambda w, u: {"status": "done"},
+        PRIVATE_WRITE,
+        "secret",
+    ),
+    ("folder list", "get", "/crm/folders/", None, ALL, None),
+    ("new folder form", "get", "/crm/folders/new/", None, ALL, None),
+    (
+        "create folder",
+        "post",
+        "/crm/folders/new/",
+        lambda w, u: {"name": "New", "followed_by": u.pk, "currency": "EUR"},
+        DONE,
+        None,
+    ),
+    (
+        "quick party folder",
+        "post",
+        "/crm/folders/quick/",
+        lambda w, u: {"party": w["party"].pk, "new_folder_name": "Quick"},
+        ALL,
+        None,
+    ),
+    ("folder form", "get", "/crm/folders/{folder}/update/", None, ALL, None),
+    ("edit folder", "post", "/crm/folders/{folder}/update/", folder_form, FOLDER_WRITE, "folder"),
+    (
+        "edit opportunity",
+        "post",
+        "/crm/folders/{deal}/update/",
+        lambda w, u: {**folder_form(w, u, "deal"), "is_opportunity": "on", "budget": "999999", "probability": "99"},
+        FOLDER_WRITE,
+        "deal",
+    ),
+    (
+        "delete folder",
+        "post",
+        "/crm/folders/{folder}/delete/",
+        lambda w, u: {"actions": "detach", **version_of(Folder, "folder")(w, u)},
+        {**FOLDER_WRITE, "other": 403},
+        "folder",
+    ),
+    ("lose opportunity", "post", "/crm/folders/{deal}/status/", lambda w, u: {"status": "lost"}, FOLDER_WRITE, "deal"),
+    ("pipeline", "get", "/crm/pipeline/", None, ALL, None),
+    (
+        "move on the board",
+        "post",
+        "/crm/pipeline/{deal}/move/",
+        lambda w, u: {"stage": Stage.objects.order_by("position").last().pk},
+        FOLDER_WRITE,
+        "deal",
+    ),
+    ("party list", "get", "/parties/", None, ALL, None),
+    ("party page", "get", "/parties/{party}/", None, ALL, None),
+    ("party form", "get", "/parties/{party}/update/", None, ALL, None),
+    ("edit party", "post", "/parties/{party}/update/", party_form, DONE, None),
+    ("archive party", "post", "/parties/{party}/archive/", version_of(Party, "party"), MANAGERS, "party"),
+    (
+        "add address",
+        "post",
+        "/parties/{party}/addresses/",
+        lambda w, u: {"kind": "delivery", "street": "Rue 1", "postal_code": "5000", "city": "Namur", "country": "BE"},
+        DONE,
+        None,
+    ),
+    ("type-ahead", "get", "/parties/typeahead/?q=alp", None, ALL, None),
+    ("export", "get", "/parties/export.csv", None, ALL, None),
+    ("import", "get", "/parties/import/", None, MANAGERS_READ, None),
+    ("contact list", "get", "/contacts/", None, ALL, None),
+    ("contact page", "get", "/contacts/{contact}/", None, ALL, None),
+    (
+        "edit contact",
+        "post",
+        "/contacts/{contact}/update/",
+        lambda w, u: {
+            "last_name": "Peeters-Claes",
+            "language": "fr",
+            "version": w["contact"].__class__.objects.get(pk=w["contact"].pk).version,
+        },
+        DONE,
+        None,
+    ),
+    ("settings", "get", "/settings/crm/", None, ALL, None),
+    ("change settings", "post", "/settings/crm/", settings_form, ADMINS, None),
+    (
+        "change action types",
+        "post",
+        "/settings/action-types/",
+        lambda w, u: {"form-TOTAL_FORMS": 0, "form-INITIAL_FORMS": 0},
+        ADMINS,
+        None,
+    ),
+    ("preferences", "get", "/preferences/", None, ALL, None),
+    ("password form", "get", "/password/", None, ALL, None),
+]
+
+API = [
+    ("parties", "get", "/api/v1/parties/", None, API_ALL, None, None),
+    ("create party", "post", "/api/v1/parties/", lambda w, u: {"name": "Beta"}, API_CREATED, None, None),
+    ("party", "get", "/api/v1/parties/{party}/", None, API_ALL, None, None),
+    (
+        "patch party",
+        "patch",
+        "/api/v1/parties/{party}/",
+        lambda w, u: {"city": "Mons"},
+        API_ALL,
+        None,
+        if_match(Party, "party"),
+    ),
+    (
+        "archive party",
+        "delete",
+        "/api/v1/parties/{party}/",
+        None,
+        API_MANAGERS_DELETE,
+        "party",
+        if_match(Party, "party"),
+    ),
+    ("contacts", "get", "/api/v1/contacts/", None, API_ALL, None, None),
+    ("contact", "get", "/api/v1/contacts/{contact}/", None, API_ALL, None, None),
+    ("users", "get", "/api/v1/users/", None, API_ALL, None, None),
+    ("settings", "get", "/api/v1/settings", None, API_ALL, None, None),
+    (
+        "patch settings",
+        "patch",
+        "/api/v1/settings",
+        lambda w, u: {"mailing_delay_seconds": "3", "version": CompanySettings.objects.get().version},
+        API_ADMINS,
+        None,
+        None,
+    ),
+    ("actions", "get", "/api/v1/actions/", None, API_ALL, None, None),
+    ("private action", "get", "/api/v1/actions/{secret}/", None, API_PRIVATE, None, None),
+    (
+        "patch private action",
+        "patch",
+        "/api/v1/actions/{secret}/",
+        lambda w, u: {"subject": "Leaked"},
+        API_PRIVATE,
+        "secret",
+        if_match(Action, "secret"),
+    ),
+    ("folders", "get", "/api/v1/folders/", None, API_ALL, None, None),
+    (
+        "create folder",
+        "post",
+        "/api/v1/folders/",
+        lambda w, u: {"name": "Api folder", "followed_by": u.pk},
+        API_CREATED,
+        None,
+        None,
+    ),
+    (
+        "patch folder party",
+        "patch",
+        "/api/v1/folders/{folder}/",
+        lambda w, u: {"party": w["party"].pk, "name": "Renamed"},
+        API_FOLDER_WRITE,
+        "folder",
+        if_match(Folder, "folder"),
+    ),
+    (
+        "patch opportunity",
+        "patch",
+        "/api/v1/folders/{deal}/",
+        lambda w, u: {"probability": 90, "budget": "5"},
+        API_FOLDER_WRITE,
+        "deal",
+        if_match(Folder, "deal"),
+    ),
+]
+
+MODELS = {"secret": Action, "folder": Folder, "deal": Folder, "party": Party}
+
+
+def _url(template, w):
+    return template.format(**{k: getattr(v, "pk", None) for k, v in w.items() if k != "users"})
+
+
+def _fingerprint(w, key):
+    if key is None:
+        return None
+    obj = MODELS[key].objects.filter(pk=w[key].pk).first()
+    return obj and (obj.version, getattr(obj, "archived", None), getattr(obj, "status", None))
+
+
+def _check(w, role, name, expected, response, key, before):
+    status = response.status_code
+    if expected == L:
+        assert status == 302 and "/login/" in response["Location"], (name, role, status)
+    else:
+        assert status == expected, (name, role, status, response.content[:300])
+    if status >= 400 or expected == L:
+        assert _fingerprint(w, key) == before, (name, role, "a refused request changed the record")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name, method, url, data, expected, key", PAGES, ids=[r[0] for r in PAGES])
+def test_pages(world, role, name, method, url, data, expected, key):
+    client = Client()
+    if role != "anonymous":
+        client.force_login(world["users"][role])
+    user = world["users"].get(role) or world["users"]["other"]
+    before = _fingerprint(world, key)
+    response = getattr(client, method)(_url(url, world), data(world, user) if data else None)
+    _check(world, role, name, expected[role], response, key, before)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name, method, url, data, expected, key, headers", API, ids=[r[0] for r in API])
+def test_api(world, role, name, method, url, data, expected, key, headers):
+    client = APIClient()
+    if role != "anonymous":
+        client.force_authenticate(world["users"][role])
+    user = world["users"].get(role) or world["users"]["other"]
+    before = _fingerprint(world, key)
+    response = getattr(client, method)(
+        _url(url, world), data(world, user) if data else None, format="json", **(headers(world) if headers else {})
+    )
+    _check(world, role, name, expected[role], response, key, before)
+
+
+def test_counts_of_folders_leave_out_private_actions_the_reader_cannot_see(world):
+    owner, other = world["users"]["owner"], world["users"]["other"]
+    factories.action(owner, subject="Open note", folder=world["folder"], party=world["party"])
+    for user, expected in ((owner, 2), (other, 1), (world["users"]["manager"], 2)):
+        client = Client()
+        client.force_login(user)
+        page = client.get("/crm/folders/").content.decode()
+        row = page.split(f'data-folder="{world["folder"].pk}"')[1].split("</tr>")[0]
+        assert f'?folder={world["folder"].pk}">{expected}</a>' in row, (user, row)
+    # The delete page of the manager counts both; the owner may not delete what they cannot see
+    # (nothing here: they follow the private action), another user may not delete at all.
+    client = Client()
+    client.force_login(world["users"]["manager"])
+    assert "It holds 2 actions" in client.get(f"/crm/folders/{world['folder'].pk}/delete/").content.decode()
+
+
+def test_a_folder_holding_others_private_actions_is_left_to_a_manager(world):
+    other, owner = world["users"]["other"], world["users"]["owner"]
+    shared = factories.folder(other, name="Shared", followed_by=other)
+    factories.action(owner, subject="Owner's secret", folder=shared, private=True)
+    client = Client()
+    client.force_login(other)
+    response = client.post(f"/crm/folders/{shared.pk}/delete/", {"actions": "detach", "version": shared.version})
+    assert response.status_code == 403 and "ask a manager" in response.content.decode()
+    assert Folder.objects.filter(pk=shared.pk).exists()
+    assert "It holds no action" in client.get(f"/crm/folders/{shared.pk}/delete/").content.decode()
+
+
+def test_the_folder_follower_must_be_one_the_followed_by_expression_offers(world):
+    CompanySettings.objects.filter(pk=1).update(followed_by_expression='role = "manager"')
+    owner, manager = world["users"]["owner"], world["users"]["manager"]
+    client = Client()
+    client.force_login(owner)
+    refused = client.post("/crm/folders/new/", {"name": "Picked", "followed_by": owner.pk})
+    assert refused.status_code == 400 and not Folder.objects.filter(name="Picked").exists()
+    api = APIClient()
+    api.force_authenticate(owner)
+    refused = api.post("/api/v1/folders/", {"name": "Picked", "followed_by": owner.pk}, format="json")
+    assert refused.status_code == 400 and "may follow" in refused.json()["errors"]["followed_by"]
+    assert api.post("/api/v1/folders/", {"name": "Picked", "followed_by": manager.pk}, format="json").status_code == 201
+
+
+def test_with_opportunities_off_the_api_neither_shows_nor_takes_opportunity_fields(world):
+    CompanySettings.objects.filter(pk=1).update(opportunities_enabled=False)
+    owner = world["users"]["owner"]
+    api = APIClient()
+    api.force_authenticate(owner)
+    body = api.get(f"/api/v1/folders/{world['deal'].pk}/").json()
+    assert "budget" not in body and "weighted_amount" not in body and body["name"] == "Big deal"
+    refused = api.post("/api/v1/folders/", {"name": "Sneaky", "is_opportunity": True, "budget": "5"}, format="json")
+    assert refused.status_code == 400 and "Opportunity management is off" in str(refused.json())
+    assert not Folder.objects.filter(name="Sneaky").exists()
+    assert Folder.objects.get(pk=world["deal"].pk).budget == Decimal("1000")  # kept
+
+
+def test_contact_phones_are_read_in_the_company_country(world):
+    CompanySettings.objects.filter(pk=1).update(country="FR")
+    contact = world["contact"]
+    client = Client()
+    client.force_login(world["users"]["owner"])
+    client.post(
+        f"/contacts/{contact.pk}/update/",
+        {"last_name": "Peeters", "language": "fr", "phone": "01 42 68 53 00", "version": contact.version},
+    )
+    contact.refresh_from_db()
+    assert contact.phone == "+33142685300"
