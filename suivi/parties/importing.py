@@ -30,8 +30,10 @@ import codecs
 import csv
 import io
 import json
+import random
 import re
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import astuple, dataclass, field
@@ -737,13 +739,22 @@ def apply_import(pk, default_country: str) -> Report | None:
     next_number = int(next_party_code()[1:])
     created = 0
     try:
+        reported = time.monotonic()
         for chunk in _chunks(_staged_rows(party_import)):
+            started = time.monotonic()
             with transaction.atomic():
                 rows = checker.settle(chunk)
                 next_number = _last_auto_number(next_number) + 1
                 codes = _free_numbers(next_number, explicit)
                 created += _write(party_import, rows, codes)
-            _progress(party_import, (checker.report.accepted + checker.report.rejected_count) * 100 // total)
+            if connection.vendor == "sqlite":
+                # One writer at a time, and SQLite's busy handler polls instead of queueing: leave a
+                # gap after each chunk (random, so that it cannot stay out of phase with the polls)
+                # in which another user's save takes the lock.
+                time.sleep(min(0.2, (time.monotonic() - started) * random.uniform(0.5, 1.0)))
+            if time.monotonic() - reported > 1:
+                reported = time.monotonic()
+                _progress(party_import, (checker.report.accepted + checker.report.rejected_count) * 100 // total)
     except Exception as e:
         _undo(party_import)
         _fail(
