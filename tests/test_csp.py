@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from django.test import Client
 
 from suivi.core.models import CompanySettings
 from suivi.parties.models import Category
