@@ -67,7 +67,7 @@ class OpportunityStatus(models.TextChoices):
 
 
 # Status workflows are data: from a status, the statuses one may move to.
-OPPORTUNITY_TRANSITIONS = {
+OPPORTUNITY_TRANSITIONS: dict[str, set[str]] = {
     OpportunityStatus.OPEN: {OpportunityStatus.WON, OpportunityStatus.LOST, OpportunityStatus.ABANDONED},
     OpportunityStatus.WON: {OpportunityStatus.OPEN},
     OpportunityStatus.LOST: {OpportunityStatus.OPEN},
@@ -154,7 +154,7 @@ class ActionStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-ACTION_TRANSITIONS = {
+ACTION_TRANSITIONS: dict[str, set[str]] = {
     ActionStatus.TODO: {ActionStatus.DONE, ActionStatus.CANCELLED},
     ActionStatus.DONE: {ActionStatus.TODO},
     ActionStatus.CANCELLED: {ActionStatus.TODO},

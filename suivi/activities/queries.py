@@ -9,6 +9,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value, When
@@ -247,7 +248,7 @@ def pipeline(user, *, followed_by: int | None = None, limit_per_stage: int = CAR
     opportunities = Folder.objects.filter(is_opportunity=True, status=OpportunityStatus.OPEN, archived=False)
     if followed_by:
         opportunities = opportunities.filter(followed_by_id=followed_by)
-    totals = {
+    totals: dict[int, Any] = {
         row["stage"]: row
         for row in opportunities.values("stage").annotate(
             n=Count("id"),

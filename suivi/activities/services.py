@@ -58,12 +58,13 @@ def _check_action(action: Action, contacts, *, previous_follower_id: int | None)
     if foreign:
         errors["contacts"] = _("%(names)s does not work at %(party)s.") % {
             "names": ", ".join(str(c) for c in foreign),
-            "party": action.party.name if action.party_id else _("the chosen party (none)"),
+            "party": action.party.name if action.party is not None else _("the chosen party (none)"),
         }
-    if action.folder_id and action.folder.party_id and action.folder.party_id != action.party_id:
+    folder = action.folder if action.folder_id else None
+    if folder is not None and folder.party_id and folder.party_id != action.party_id:
         errors["folder"] = _("The folder “%(folder)s” belongs to %(party)s, not to this action's party.") % {
-            "folder": action.folder.name,
-            "party": action.folder.party.name,
+            "folder": folder.name,
+            "party": str(folder.party),  # Party.__str__ is its name
         }
     follower = action.followed_by
     if follower is None:
@@ -267,7 +268,7 @@ def create_folder(*, acting_user, values: dict[str, Any]) -> Folder:
     folder = Folder(**values)
     if getattr(acting_user, "pk", None):
         folder.created_by = acting_user
-    if folder.stage_id and folder.probability is None:
+    if folder.probability is None and folder.stage is not None:
         folder.probability = folder.stage.default_probability
     errors = _check_folder(folder, previous_follower_id=None)
     if errors:

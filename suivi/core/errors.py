@@ -63,6 +63,6 @@ def lock_for_update(model: type[models.Model], pk: Any, expected_version: int | 
             expected = int(expected_version)
         except (TypeError, ValueError) as e:
             raise InvalidInput({"version": _("The version is a whole number.")}) from e
-        if obj.version != expected:
+        if obj.version != expected:  # type: ignore[attr-defined]  # every locked model has `version`
             raise ConflictError(conflict)
     return obj
