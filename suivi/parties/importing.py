@@ -56,7 +56,7 @@ from suivi.lib.text import fold
 
 from .keywords import party_words
 from .models import Affiliation, Contact, ImportStatus, Party, PartyImport, PartyKeyword
-from .services import next_party_code
+from .services import lock_party_codes, next_party_code
 from .validation import clean_contact, clean_party, duplicate_errors
 
 ENCODINGS = [("utf-8", "UTF-8"), ("windows-1252", "Windows-1252 (Excel)"), ("iso-8859-15", "ISO-8859-15")]
@@ -743,6 +743,7 @@ def apply_import(pk, default_country: str) -> Report | None:
         for chunk in _chunks(_staged_rows(party_import)):
             started = time.monotonic()
             with transaction.atomic():
+                lock_party_codes()
                 rows = checker.settle(chunk)
                 next_number = _last_auto_number(next_number) + 1
                 codes = _free_numbers(next_number, explicit)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
@@ -16,8 +16,21 @@ from .models import Affiliation, Contact, Party
 from .validation import clean_contact, clean_party
 
 
+PARTY_CODES_LOCK = 7_402_001  # PostgreSQL advisory lock: one transaction at a time takes automatic codes
+
+
+def lock_party_codes() -> None:
+    """Until the transaction ends, no other one takes automatic codes (PostgreSQL; SQLite has one
+    writer at a time anyway). The import takes it too, so that a save beside it never gets a code
+    the import is about to write."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PARTY_CODES_LOCK])
+
+
 def next_party_code() -> str:
     """The next free automatic code (P000001, P000002…)."""
+    lock_party_codes()
     last = Party.objects.filter(code__regex=r"^P[0-9]{6}$").aggregate(m=Max("code"))["m"]
     number = int(last[1:]) + 1 if last else 1
     return f"P{number:06d}"
