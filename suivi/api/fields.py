@@ -15,8 +15,8 @@ _enforce_timezone = serializers.DateTimeField.enforce_timezone
 
 
 def _enforce_timezone_within_calendar(self, value):
-    value = _enforce_timezone(self, value)
     try:
+        value = _enforce_timezone(self, value)
         (timezone.make_aware(value) if timezone.is_naive(value) else value).astimezone(UTC)
     except (OverflowError, ValueError) as e:
         raise serializers.ValidationError(

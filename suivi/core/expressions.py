@@ -10,14 +10,23 @@ position of the fault.
 import re
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet, FieldError, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
+from djangoql import ast as ql
 from djangoql.exceptions import DjangoQLError, DjangoQLSyntaxError
 from djangoql.parser import DjangoQLParser
 from djangoql.queryset import build_filter
 from djangoql.schema import DjangoQLSchema
 
+from suivi.lib.ids import in_id_range
+from suivi.lib.unicode import unstorable
+
 MAX_EXPRESSION_LENGTH = 2000
+# Groups of ``and`` inside ``or`` inside ``and``…: each change of connector is one level of
+# parentheses in SQL (SQLite's parser overflows near 30). A chain of one connector is flat.
+MAX_EXPRESSION_NESTING = 10
+MAX_EXPRESSION_TERMS = 200
 
 __all__ = [
     "ExpressionError",
@@ -85,6 +94,51 @@ def _translate(error: DjangoQLError, text: str) -> ExpressionError:
     return ExpressionError(_("Invalid expression: %(reason)s") % {"reason": message})
 
 
+def _check_tree(tree) -> None:
+    """Refuse, before anything is built, what would fail later in the database: nesting beyond
+    the limits, text holding NUL or a lone surrogate, integers beyond 64 bits. Walked without
+    recursion (a chain of 300 terms is 300 levels deep)."""
+    stack = [(tree, 0, 0, None)]  # node, depth, nesting, connector of the parent
+    while stack:
+        node, depth, nesting, parent = stack.pop()
+        if depth > MAX_EXPRESSION_TERMS:
+            raise ExpressionError(
+                _("The expression has too many conditions (%(max)s at most).") % {"max": MAX_EXPRESSION_TERMS}
+            )
+        if isinstance(node, ql.Expression):
+            connector = node.operator.operator if isinstance(node.operator, ql.Logical) else None
+            if connector and parent and connector != parent:
+                nesting += 1
+                if nesting > MAX_EXPRESSION_NESTING:
+                    raise ExpressionError(
+                        _("The expression is nested too deeply (%(max)s levels of parentheses at most).")
+                        % {"max": MAX_EXPRESSION_NESTING}
+                    )
+            stack.append((node.left, depth + 1, nesting, connector or parent))
+            stack.append((node.right, depth + 1, nesting, connector or parent))
+        elif isinstance(node, ql.List):
+            stack.extend((item, depth + 1, nesting, parent) for item in node.items)
+        elif isinstance(node, ql.Const):
+            value = node.value
+            if isinstance(value, str) and unstorable(value):
+                raise ExpressionError(
+                    _("The expression holds a character that cannot be searched for (NUL or a lone surrogate).")
+                )
+            if isinstance(value, int) and not isinstance(value, bool) and not in_id_range(value):
+                raise ExpressionError(_("The number %(value)s in the expression is too large.") % {"value": value})
+            if isinstance(value, float) and value in (float("inf"), float("-inf")):
+                raise ExpressionError(_("A number in the expression is too large."))
+
+
+def _try_sql(q: Q, model: type[Model]) -> None:
+    """Build the SQL of ``q`` once, without running it: values the database cannot take (a date
+    that leaves the calendar in UTC, a text compared with a date) fail here, as a message."""
+    try:
+        model._default_manager.filter(q).query.sql_with_params()
+    except EmptyResultSet:
+        pass  # a condition that can select nothing (an id beyond the range): a valid, empty search
+
+
 def compile_expression(text: str, model: type[Model], schema: type[ExpressionSchema]) -> Q:
     """Parse ``text`` and return the ``Q`` it stands for over ``model``; an empty text is ``Q()``."""
     text = (text or "").strip()
@@ -96,12 +150,23 @@ def compile_expression(text: str, model: type[Model], schema: type[ExpressionSch
         )
     try:
         ast = DjangoQLParser().parse(text)
+        _check_tree(ast)
         schema_instance = schema(model)
         schema_instance.validate(ast)
-        return build_filter(ast, schema_instance)
+        q = build_filter(ast, schema_instance)
+        _try_sql(q, model)
+        return q
+    except ExpressionError:
+        raise
     except DjangoQLError as e:
         raise _translate(e, text) from e
-    except (ValueError, TypeError, RecursionError) as e:
+    except ValidationError as e:
+        raise ExpressionError(_("Invalid expression: %(reason)s") % {"reason": " ".join(e.messages)}) from e
+    except (OverflowError, RecursionError) as e:
+        raise ExpressionError(
+            _("The expression cannot be run: a value is outside what the database can compare.")
+        ) from e
+    except (ValueError, TypeError, FieldError) as e:
         # djangoql lets a few malformed literals through as Python errors.
         raise ExpressionError(_("Invalid expression: %(reason)s") % {"reason": e}) from e
 
