@@ -39,6 +39,7 @@ def settings_rows(client, colour):
                 f"form-{i}-default_duration": t.default_duration,
                 f"form-{i}-active": "on",
                 f"form-{i}-position": t.position,
+                f"form-{i}-version": t.version,
             }
         )
     return data
@@ -61,7 +62,11 @@ def test_the_service_refuses_a_colour_that_is_not_a_colour(admin_user):
     first = ActionType.objects.first()
     with pytest.raises(ValidationError) as refused:
         action_services.save_configuration_row(
-            acting_user=admin_user, model=ActionType, instance=first, values={"colour": "red;}"}
+            acting_user=admin_user,
+            model=ActionType,
+            instance=first,
+            values={"colour": "red;}"},
+            expected_version=first.version,
         )
     assert MESSAGE in refused.value.message_dict["colour"][0]
     first.refresh_from_db()

@@ -105,3 +105,26 @@ def test_the_version_field_and_if_match_agree(manager_user, records):
     assert ok.status_code == 200
     stale = client.patch(f"/api/v1/folders/{folder.pk}/", {"name": "B", "version": folder.version}, format="json")
     assert stale.status_code == 409 and Folder.objects.get(pk=folder.pk).name == "A"
+
+
+def test_rows_of_action_types_carry_their_version_and_a_stale_one_saves_nothing(admin_client):
+    import re
+
+    from suivi.activities.models import ActionType
+
+    page = admin_client.get("/settings/action-types/").content.decode()
+    first = ActionType.objects.order_by("position", "pk").first()
+    assert re.search(r'name="form-0-version" value="1"', page)
+    rows = ActionType.objects.order_by("position", "pk")
+    data = {"form-TOTAL_FORMS": len(rows), "form-INITIAL_FORMS": len(rows)}
+    for i, t in enumerate(rows):
+        for name in ("name_fr", "name_en", "name_nl", "colour", "icon", "default_duration", "position", "version"):
+            data[f"form-{i}-{name}"] = getattr(t, name)
+        data.update({f"form-{i}-id": t.pk, f"form-{i}-active": "on"})
+    data["form-0-name_en"] = "Phone call"
+    ActionType.objects.filter(pk=first.pk).update(version=2, name_fr="Changé ailleurs")  # someone saved meanwhile
+    response = admin_client.post("/settings/action-types/", data)
+    assert response.status_code == 409 and "changed by someone else" in response.content.decode()
+    first.refresh_from_db()
+    assert first.name_en != "Phone call" and first.name_fr == "Changé ailleurs"  # theirs kept, nothing of ours
+    assert not ActionType.objects.filter(name_en="Phone call").exists()

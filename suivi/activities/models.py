@@ -26,6 +26,7 @@ class ActionType(models.Model):
     is_calendar_item = models.BooleanField(_("shown on the agenda"), default=False)
     active = models.BooleanField(_("active"), default=True)
     position = models.PositiveSmallIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name = _("action type")
@@ -49,6 +50,8 @@ class Stage(models.Model):
     default_probability = models.PositiveSmallIntegerField(
         _("default probability (%)"), default=10, validators=[MaxValueValidator(100)]
     )
+
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name = _("stage")

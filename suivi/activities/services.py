@@ -390,17 +390,32 @@ def set_opportunity_status(
 
 
 @transaction.atomic
-def save_configuration_row(*, acting_user, model, instance, values: dict[str, Any]):
-    """Create (``instance`` None) or change one action type or stage. Administrators only."""
+def save_configuration_row(
+    *, acting_user, model, instance, values: dict[str, Any], expected_version: int | str | None = None
+):
+    """Create (``instance`` None) or change one action type or stage, from ``expected_version``
+    (see lock_for_update). Administrators only."""
     if not acting_user.is_administrator:
         raise PermissionDenied(_("Only administrators may change action types and stages."))
-    obj = instance or model()
+    if instance is not None:
+        obj = lock_for_update(
+            model,
+            instance.pk,
+            expected_version,
+            _("“%(row)s” was changed by someone else meanwhile; reload the page. Nothing was saved.")
+            % {"row": instance},
+        )
+    else:
+        obj = model()
     changes = audit.diff(obj, values) if instance else {}
     for name, value in values.items():
         setattr(obj, name, value)
     if hasattr(obj, "colour") and not is_colour(obj.colour):  # it goes into the pages' CSS
         raise ValidationError({"colour": [colour_message()]})
     obj.full_clean()
-    obj.save()
-    audit.record(acting_user, "update" if instance else "create", obj, changes)
+    if instance is None or changes:
+        if instance is not None:
+            obj.version += 1
+        obj.save()
+        audit.record(acting_user, "update" if instance else "create", obj, changes)
     return obj

@@ -319,6 +319,12 @@ def _colour_checked(field, **kwargs):
 def configuration_formset(model, fields, data=None):
     """Rows of action types or stages, edited on one settings tab."""
     formset_class = forms.modelformset_factory(
-        model, form=SuiviModelForm, fields=fields, extra=1, can_delete=False, formfield_callback=_colour_checked
+        model,
+        form=SuiviModelForm,
+        fields=[*fields, "version"],
+        widgets={"version": forms.HiddenInput},
+        extra=1,
+        can_delete=False,
+        formfield_callback=_colour_checked,
     )
     return formset_class(data, queryset=model.objects.all())

@@ -3,6 +3,7 @@
 from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -15,7 +16,7 @@ from suivi.activities import services as action_services
 from suivi.activities.models import ActionType, Stage
 from suivi.core import services as core_services
 from suivi.core.company import company_settings
-from suivi.core.errors import ConflictError, PermissionDenied, VersionRequired
+from suivi.core.errors import ConflictError, PermissionDenied, SuiviError, VersionRequired
 from suivi.core.expressions import ExpressionError
 
 from ..forms import CrmSettingsForm, GeneralSettingsForm, PreferencesForm, configuration_formset
@@ -110,16 +111,23 @@ def _configuration_page(request, tab):
             messages.error(request, _("Only administrators may change action types and stages."))
             status = 403
         elif formset.is_valid():
-            for form in formset.forms:
-                if form.has_changed():
-                    action_services.save_configuration_row(
-                        acting_user=request.user,
-                        model=model,
-                        instance=form.instance if form.instance.pk else None,
-                        values={name: form.cleaned_data[name] for name in fields},
-                    )
-            messages.success(request, _("Settings saved."))
-            return redirect("company_settings", tab=tab)
+            try:
+                with transaction.atomic():  # every row or none
+                    for form in formset.forms:
+                        if form.has_changed():
+                            action_services.save_configuration_row(
+                                acting_user=request.user,
+                                model=model,
+                                instance=form.instance if form.instance.pk else None,
+                                values={name: form.cleaned_data[name] for name in fields},
+                                expected_version=form.cleaned_data.get("version"),
+                            )
+            except SuiviError as e:
+                messages.error(request, e.message)
+                status = status_of(e)
+            else:
+                messages.success(request, _("Settings saved."))
+                return redirect("company_settings", tab=tab)
         else:
             status = 400
     return render(
