@@ -370,8 +370,8 @@ def load_crm(target: Size, users: list[User], rng: random.Random, stdout=None) -
     folder_of = {}
     for pk, party_id in Folder.objects.filter(party__isnull=False).values_list("id", "party_id"):
         folder_of.setdefault(party_id, pk)
-    now = timezone.now()
-    span = target.years * 365 * 24 * 3600
+    now = timezone.now().replace(second=0, microsecond=0)  # actions are kept to the minute
+    span = target.years * 365 * 24 * 60
     subjects = [
         "Appel de suivi",
         "Envoi de l'offre",
@@ -387,7 +387,7 @@ def load_crm(target: Size, users: list[User], rng: random.Random, stdout=None) -
     for start in range(done, target.actions, batch):
         rows = []
         for _n in range(start, min(start + batch, target.actions)):
-            when = now - timedelta(seconds=rng.randrange(-30 * 24 * 3600, span))
+            when = now - timedelta(minutes=rng.randrange(-30 * 24 * 60, span))
             party_id = rng.choice(party_ids)
             kind = rng.choice(types)
             rows.append(

@@ -345,3 +345,14 @@ def test_editing_an_action_shows_its_partys_contacts_and_can_clear_the_party(use
     assert response.status_code == 302
     action.refresh_from_db()
     assert action.party is None and not action.contacts.exists()
+
+
+def test_start_and_end_are_kept_to_the_minute_so_an_unchanged_form_changes_nothing(user_client, plain_user):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    start = datetime(2027, 5, 10, 14, 30, 42, 123456, tzinfo=ZoneInfo("Europe/Brussels"))
+    action = factories.action(plain_user, start=start, end=start.replace(minute=45))
+    assert (action.start.second, action.start.microsecond, action.end.second) == (0, 0, 0)
+    page = user_client.get(f"/crm/actions/{action.pk}/").content.decode()
+    assert 'value="2027-05-10T14:30"' in page

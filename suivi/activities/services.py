@@ -30,6 +30,15 @@ from .models import (
 Errors = dict[str, str]
 
 
+def _to_the_minute(action: Action) -> None:
+    """Start and end are kept to the minute, as the agenda and the form's picker show them, so
+    that a record saved unchanged stays unchanged."""
+    for name in ("start", "end"):
+        value = getattr(action, name)
+        if value is not None and (value.second or value.microsecond):
+            setattr(action, name, value.replace(second=0, microsecond=0))
+
+
 def _when(action: Action) -> datetime:
     if action.start:
         return action.start
@@ -90,6 +99,7 @@ def create_action(*, acting_user, values: dict[str, Any], contacts=()) -> Action
     action.description = sanitise(action.description)
     if action.billable is None:
         action.billable = action.action_type.billable_by_default
+    _to_the_minute(action)
     errors = _check_action(action, list(contacts), previous_follower_id=None)
     if errors:
         raise InvalidAction(errors)
@@ -127,6 +137,10 @@ def update_action(
     previous_follower_id = action.followed_by_id
     if "description" in values:
         values["description"] = sanitise(values["description"])
+    values = dict(values)
+    for name in ("start", "end"):
+        if values.get(name) is not None:
+            values[name] = values[name].replace(second=0, microsecond=0)
     changes = audit.diff(action, values)
     for name, value in values.items():
         setattr(action, name, value)
