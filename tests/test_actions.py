@@ -293,6 +293,7 @@ def test_an_administrator_configures_action_types_in_three_languages(admin_clien
                 f"form-{i}-default_duration": t.default_duration,
                 f"form-{i}-active": "on",
                 f"form-{i}-position": t.position,
+                f"form-{i}-version": t.version,
             }
         )
     n = total - 1

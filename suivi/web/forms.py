@@ -316,13 +316,18 @@ def _colour_checked(field, **kwargs):
     return formfield
 
 
+class ConfigurationRowForm(SuiviModelForm):
+    """One row of action types or stages; its version is checked by the service (428 without)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
 def configuration_formset(model, fields, data=None):
     """Rows of action types or stages, edited on one settings tab."""
     formset_class = forms.modelformset_factory(
         model,
-        form=SuiviModelForm,
+        form=ConfigurationRowForm,
         fields=[*fields, "version"],
-        widgets={"version": forms.HiddenInput},
         extra=1,
         can_delete=False,
         formfield_callback=_colour_checked,
