@@ -10,10 +10,15 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import phonenumbers
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 from stdnum import luhn
+from stdnum.be import vat as be_vat
+from stdnum.fr import tva as fr_vat
+from stdnum.lu import tva as lu_vat
+from stdnum.nl import btw as nl_vat
 
 from suivi.accounts import services as account_services
 from suivi.accounts.models import Role, User
@@ -158,17 +163,18 @@ STREETS = [
     "Kerkstraat",
     "Rue Nationale",
 ]
-FUNCTIONS = [
-    "Gérant",
-    "Comptable",
-    "Directrice commerciale",
-    "Acheteur",
-    "Assistante",
-    "Responsable technique",
-    "CEO",
-    "Office manager",
-    "Zaakvoerder",
-]
+# Functions in the language of the party's people.
+FUNCTIONS = {
+    "fr": ["Gérant", "Comptable", "Directrice commerciale", "Acheteur", "Assistante", "Responsable technique"],
+    "nl": [
+        "Zaakvoerder",
+        "Boekhouder",
+        "Commercieel directeur",
+        "Aankoper",
+        "Assistente",
+        "Technisch verantwoordelijke",
+    ],
+}
 DEAL_NAMES = ["Rénovation", "Contrat annuel", "Installation", "Audit", "Extension", "Maintenance"]
 CATEGORIES = [
     ("Horeca", "#b54708"),
@@ -191,18 +197,81 @@ def credentials_path() -> Path:
     return Path(settings.VAR_DIR) / "demo-admin.txt"
 
 
-def _vat(country: str, rng: random.Random) -> str:
-    if country == "BE":
-        base = rng.randrange(2_000_000, 99_999_999)
-        return f"BE0{base:08d}{97 - base % 97:02d}"[:12] if base % 97 else _vat(country, rng)
-    if country == "FR":
-        head = f"{rng.randrange(10_000_000, 99_999_999):08d}"
-        siren = head + luhn.calc_check_digit(head)
-        return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
-    return ""
+vat_numbers = {"BE": be_vat, "FR": fr_vat, "LU": lu_vat, "NL": nl_vat}
+
+# Real number plans: the area code of each demo city, and the length of the subscriber part.
+AREA_CODES = {
+    "Bruxelles": "+322",
+    "Antwerpen": "+323",
+    "Gent": "+329",
+    "Liège": "+324",
+    "Namur": "+3281",
+    "Charleroi": "+3271",
+    "Mons": "+3265",
+    "Brugge": "+3250",
+    "Leuven": "+3216",
+    "Wavre": "+3210",
+    "Louvain-la-Neuve": "+3210",
+    "Arlon": "+3263",
+    "Paris": "+331",
+    "Lille": "+333",
+    "Lyon": "+334",
+    "Strasbourg": "+333",
+    "Reims": "+333",
+    "Metz": "+333",
+    "Bordeaux": "+335",
+    "Nantes": "+332",
+    "Luxembourg": "+35226",
+    "Breda": "+3176",
+}
+NATIONAL_LENGTH = {"BE": 8, "FR": 9, "LU": 8, "NL": 9}  # digits after the country code
+MOBILE_PREFIXES = {"BE": "+32475", "FR": "+336", "LU": "+352621", "NL": "+316"}
 
 
-def _party(number: int, rng: random.Random, users: list[User]) -> Party:
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(str(rng.randrange(10)) for _ in range(n))
+
+
+def _valid_phone(prefix: str, country: str, rng: random.Random, *, mobile: bool = False) -> str:
+    """A random number of ``prefix`` that the national plan accepts (as forms check it)."""
+    national = 9 if mobile else NATIONAL_LENGTH[country]
+    length = national - (len(prefix) - 1 - len(_COUNTRY_CODES[country]))
+    for _attempt in range(1000):
+        number = prefix + _digits(rng, length)
+        if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+            return number
+    raise ValueError(f"no valid number under {prefix}")
+
+
+_COUNTRY_CODES = {"BE": "32", "FR": "33", "LU": "352", "NL": "31"}
+
+
+def _vat(country: str, rng: random.Random, used: set[str]) -> str:
+    """A VAT number with correct check digits (as forms check it), unique in ``used``."""
+    while True:
+        if country == "BE":  # 10 digits: 0 or 1, 7 digits, then 97 − (first 8 mod 97)
+            base = int(str(rng.randrange(2)) + _digits(rng, 7))
+            number = f"BE{base:08d}{97 - base % 97:02d}"
+        elif country == "FR":  # key = (12 + 3 × (SIREN mod 97)) mod 97, SIREN by Luhn
+            head = str(rng.randrange(1, 10)) + _digits(rng, 7)
+            siren = head + luhn.calc_check_digit(head)
+            number = f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
+        elif country == "LU":  # 6 digits, then their value mod 89
+            head = str(rng.randrange(1, 10)) + _digits(rng, 5)
+            number = f"LU{head}{int(head) % 89:02d}"
+        else:  # NL: 9 digits passing the eleven test, B01
+            head = _digits(rng, 8)
+            total = sum(int(d) * w for d, w in zip(head, range(9, 1, -1), strict=True))
+            check = total % 11
+            if check == 10:
+                continue
+            number = f"NL{head}{check}B01"
+        if number not in used and vat_numbers[country].is_valid(number):
+            used.add(number)
+            return number
+
+
+def _party(number: int, rng: random.Random, users: list[User], used_vat: set[str]) -> Party:
     country, postal_code, city = rng.choice(CITIES)
     family = rng.choice(NAMES)
     name = f"{rng.choice(PREFIXES)} {family} {rng.choice(SUFFIXES)}".strip()
@@ -214,9 +283,9 @@ def _party(number: int, rng: random.Random, users: list[User]) -> Party:
         is_customer=roll < 0.7,
         is_supplier=roll > 0.85,
         is_prospect=0.7 <= roll <= 0.85,
-        vat_number=_vat(country, rng) if rng.random() < 0.8 else "",
+        vat_number=_vat(country, rng, used_vat) if rng.random() < 0.8 else "",
         email=f"info{number}@{slug}.example",
-        phone=f"+32{rng.randrange(20000000, 99999999)}",
+        phone=_valid_phone(AREA_CODES[city], country, rng),
         street=f"{rng.choice(STREETS)} {rng.randrange(1, 250)}",
         postal_code=postal_code,
         city=city,
@@ -284,10 +353,11 @@ def load(size: str = "standard", seed: int = 7, stdout=None) -> str | None:
     users, password = ensure_users(target.users)
     categories = [Category.objects.get_or_create(name=n, defaults={"colour": c})[0] for n, c in CATEGORIES]
     existing = Party.objects.filter(code__startswith="C").count()
+    used_vat = set(Party.objects.exclude(vat_number="").values_list("vat_number", flat=True))
     batch = 5000
     for start in range(existing + 1, target.parties + 1, batch):
         numbers = range(start, min(start + batch, target.parties + 1))
-        parties = [_party(n, rng, users) for n in numbers]
+        parties = [_party(n, rng, users, used_vat) for n in numbers]
         Party.objects.bulk_create(parties, batch_size=1000)
         if parties[0].pk is None:
             ids = dict(Party.objects.filter(code__in=[p.code for p in parties]).values_list("code", "pk"))
@@ -305,6 +375,10 @@ def load(size: str = "standard", seed: int = 7, stdout=None) -> str | None:
             batch_size=5000,
         )
         contacts, links = [], []
+
+        def mobile_of(party):
+            return _valid_phone(MOBILE_PREFIXES[party.country], party.country, rng, mobile=True)
+
         for p in parties:
             for i in range(target.contacts_per_party):
                 first, last = rng.choice(FIRST_NAMES), rng.choice(NAMES)
@@ -313,11 +387,14 @@ def load(size: str = "standard", seed: int = 7, stdout=None) -> str | None:
                     last_name=last,
                     email=f"{fold(first)}.{fold(last).replace(' ', '')}.{p.pk}@example.com",
                     phone=p.phone,
+                    mobile=_valid_phone(MOBILE_PREFIXES[p.country], p.country, rng, mobile=True)
+                    if rng.random() < 0.5
+                    else "",
                     language=p.language,
                     name_key=fold(f"{last} {first}"),
                 )
                 contacts.append(c)
-                links.append((p, c, rng.choice(FUNCTIONS), i == 0))
+                links.append((p, c, rng.choice(FUNCTIONS[p.language]), i == 0))
         Contact.objects.bulk_create(contacts, batch_size=1000)
         Affiliation.objects.bulk_create(
             [Affiliation(party=p, contact=c, function=f, is_main=m) for p, c, f, m in links], batch_size=5000
