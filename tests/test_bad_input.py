@@ -255,3 +255,12 @@ def test_a_lone_surrogate_in_json_is_refused_with_a_message(client, text):
 )
 def test_a_nul_character_in_a_search_is_not_a_server_error(client, url):
     ok(client.get(url), 200, 400)
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1e20"])
+@pytest.mark.parametrize("field", ["party", "contacts", "followed_by"])
+def test_the_api_refuses_an_infinite_or_fractional_relation_id(client, field, number):
+    value = f"[{number}]" if field == "contacts" else number
+    body = '{"subject": "Call", "%s": %s}' % (field, value)
+    response = ok(client.post("/api/v1/actions/", body, content_type="application/json"), 400)
+    assert field in str(response.json())

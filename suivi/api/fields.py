@@ -2,9 +2,11 @@
 
 DRF accepts ``0001-01-01T00:00`` (or ``9999-12-31T23:59-05:00``) for a date-time field, then the
 database driver fails converting it to UTC: a 500. ``install()`` (called when the app is ready)
-makes every serializer date-time field refuse it with a 400 and a message instead.
+makes every serializer date-time field refuse it with a 400 and a message instead, and every
+primary-key relation refuse an infinite or overflowing id as it refuses an unknown one.
 """
 
+import math
 from datetime import UTC
 
 from django.utils import timezone
@@ -26,5 +28,19 @@ def _enforce_timezone_within_calendar(self, value):
     return value
 
 
+_pk_to_internal_value = serializers.PrimaryKeyRelatedField.to_internal_value
+
+
+def _pk_to_internal_value_within_range(self, data):
+    # JSON's 1e400 is an infinite float, and int() of it overflows outside DRF's own checks.
+    if isinstance(data, float) and not math.isfinite(data):
+        self.fail("incorrect_type", data_type=type(data).__name__)
+    try:
+        return _pk_to_internal_value(self, data)
+    except OverflowError:
+        self.fail("does_not_exist", pk_value=data)
+
+
 def install() -> None:
     serializers.DateTimeField.enforce_timezone = _enforce_timezone_within_calendar
+    serializers.PrimaryKeyRelatedField.to_internal_value = _pk_to_internal_value_within_range
