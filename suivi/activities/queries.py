@@ -8,7 +8,7 @@ shared by the whole company.
 import base64
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -21,7 +21,7 @@ from suivi.core.expressions import ExpressionSchema, filter_by_expression
 from suivi.lib.ids import in_id_range, parse_id
 from suivi.parties.models import Party
 
-from .models import Action, ActionType, Folder, OpportunityStatus, Stage
+from .models import Action, ActionStatus, ActionType, Folder, OpportunityStatus, Stage
 
 
 def _visible_to(user, prefix: str = "") -> Q:
@@ -292,3 +292,62 @@ def forecast(user, *, followed_by: int | None = None) -> list[dict]:
             if row["probability"] is not None:
                 m["weighted"] += round(row["budget"] * row["probability"] / 100, 2)
     return [months[k] for k in sorted(months)]
+
+
+# --- home page ------------------------------------------------------------------------------------
+
+
+def my_open_actions_due(user, today: date, limit: int = 15) -> list[Action]:
+    """``user``'s open actions of today and before, overdue first (an index range on follower,
+    status and date)."""
+    end_of_today = timezone.make_aware(datetime.combine(today + timedelta(days=1), datetime.min.time()))
+    actions = list(
+        with_action_relations(visible_actions(user))
+        .filter(followed_by=user, status=ActionStatus.TODO, when__lt=end_of_today)
+        .order_by("when", "id")[:limit]
+    )
+    for action in actions:
+        action.overdue = timezone.localdate(action.when) < today
+    return actions
+
+
+def my_opportunities_closing(user, today: date, limit: int = 10) -> list[Folder]:
+    """``user``'s open opportunities expected to close by the end of this month (late ones first)."""
+    next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return list(
+        Folder.objects.filter(
+            is_opportunity=True,
+            status=OpportunityStatus.OPEN,
+            archived=False,
+            followed_by=user,
+            expected_close__lt=next_month,
+        )
+        .select_related("party", "stage")
+        .order_by("expected_close", "id")[:limit]
+    )
+
+
+def parties_touched_by(user, limit: int = 8) -> list[Party]:
+    """The parties ``user`` last wrote to, or wrote an action of, newest first (from the audit
+    trail: three small queries whatever the data's size)."""
+    from suivi.core.models import AuditEvent
+    from suivi.parties.queries import visible_parties
+
+    events = list(
+        AuditEvent.objects.filter(actor=user, object_type__in=("parties.party", "activities.action"))
+        .order_by("-id")
+        .values_list("object_type", "object_id")[:200]
+    )
+    action_ids = [int(pk) for kind, pk in events if kind == "activities.action" and pk.isdigit()]
+    party_of_action = dict(
+        visible_actions(user).filter(pk__in=action_ids, party__isnull=False).values_list("pk", "party_id")
+    )
+    ordered: list[int] = []
+    for kind, pk in events:
+        party_id = int(pk) if kind == "parties.party" and pk.isdigit() else party_of_action.get(int(pk))
+        if party_id and party_id not in ordered:
+            ordered.append(party_id)
+        if len(ordered) == limit:
+            break
+    found = {p.pk: p for p in visible_parties(user).filter(pk__in=ordered)}
+    return [found[pk] for pk in ordered if pk in found]

@@ -126,7 +126,10 @@ class AuditEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["object_type", "object_id", "-at"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "-at"]),
+            models.Index(fields=["actor", "-id"], name="audit_actor"),  # what I touched last
+        ]
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:

@@ -2,9 +2,12 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from suivi.parties.models import Contact, Party
+from suivi.activities.queries import my_open_actions_due, my_opportunities_closing, parties_touched_by
+from suivi.core.company import company_settings
+from suivi.core.gates import opportunities_refusal, refusal
 
 
 @require_GET
@@ -21,12 +24,21 @@ def healthz(request):
 
 @login_required
 def home(request):
+    """The page that starts the day: my open actions of today and before (overdue first), my
+    opportunities closing this month, the parties I touched last."""
+    today = timezone.localdate()
+    settings_obj = company_settings(request)
+    crm = refusal(settings_obj) is None
     return render(
         request,
         "web/home.html",
         {
-            "party_count": Party.objects.filter(archived=False).count(),
-            "contact_count": Contact.objects.filter(archived=False).count(),
+            "today": today,
+            "actions": my_open_actions_due(request.user, today) if crm else [],
+            "opportunities": my_opportunities_closing(request.user, today)
+            if opportunities_refusal(settings_obj) is None
+            else None,
+            "parties": parties_touched_by(request.user),
         },
     )
 
