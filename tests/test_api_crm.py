@@ -75,3 +75,35 @@ def test_folders_report_their_weighted_amount_and_refuse_bad_probability(plain_u
     assert ok.status_code == 201 and ok.json()["weighted_amount"] == "500.00"
     bad = client.post("/api/v1/folders/", {"name": "Deal", "probability": 150}, format="json")
     assert bad.status_code == 400 and "between 0 and 100" in bad.json()["errors"]["probability"]
+
+
+def test_action_types_and_stages_are_listed_in_their_order(plain_user):
+    client = token_client(plain_user)
+    types = client.get("/api/v1/action-types/").json()["results"]
+    assert types and {"name_fr", "name_en", "name_nl", "colour", "active"} <= set(types[0])
+    stages = client.get("/api/v1/stages/").json()["results"]
+    assert [s["position"] for s in stages] == sorted(s["position"] for s in stages)
+    assert client.post("/api/v1/stages/", {"name": "x"}, format="json").status_code == 405
+
+
+def test_page_size_is_honoured_up_to_500(plain_user):
+    for i in range(12):
+        factories.party(plain_user, name=f"Firm {i}")
+    client = token_client(plain_user)
+    assert len(client.get("/api/v1/parties/?page_size=5").json()["results"]) == 5
+    assert len(client.get("/api/v1/parties/?page_size=100000").json()["results"]) == 12
+
+
+def test_an_action_without_a_follower_is_followed_by_its_author(plain_user):
+    client = token_client(plain_user)
+    response = client.post(
+        "/api/v1/actions/", {"subject": "Call", "action_type": factories.action_type().pk}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["followed_by"] == plain_user.pk
+
+
+def test_the_settings_answer_with_and_without_the_trailing_slash(plain_user):
+    client = token_client(plain_user)
+    assert client.get("/api/v1/settings").status_code == 200
+    assert client.get("/api/v1/settings/").status_code == 200

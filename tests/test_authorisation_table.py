@@ -265,6 +265,9 @@ API = [
         if_match(Action, "secret"),
     ),
     ("folders", "get", "/api/v1/folders/", None, API_ALL, None, None),
+    ("action types", "get", "/api/v1/action-types/", None, API_ALL, None, None),
+    ("stages", "get", "/api/v1/stages/", None, API_ALL, None, None),
+    ("settings with slash", "get", "/api/v1/settings/", None, API_ALL, None, None),
     (
         "create folder",
         "post",

@@ -167,7 +167,10 @@ class ActionSerializer(serializers.ModelSerializer):
             "version",
         ]
         read_only_fields = ["status", "created_by", "created_at", "updated_at"]
-        extra_kwargs = {"subject": {"validators": []}}
+        extra_kwargs = {
+            "subject": {"validators": []},
+            "followed_by": {"required": False, "help_text": "Defaults to the user making the request."},
+        }
 
 
 class FolderSerializer(serializers.ModelSerializer):
@@ -233,3 +236,34 @@ class FolderSerializer(serializers.ModelSerializer):
             )
             raise serializers.ValidationError(dict.fromkeys(refused, message))
         return attrs
+
+
+class ActionTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        from suivi.activities.models import ActionType
+
+        model = ActionType
+        fields = [
+            "id",
+            "name_fr",
+            "name_en",
+            "name_nl",
+            "colour",
+            "icon",
+            "default_duration",
+            "billable_by_default",
+            "is_calendar_item",
+            "active",
+            "position",
+            "version",
+        ]
+        read_only_fields = fields
+
+
+class StageSerializer(serializers.ModelSerializer):
+    class Meta:
+        from suivi.activities.models import Stage
+
+        model = Stage
+        fields = ["id", "name", "position", "default_probability", "version"]
+        read_only_fields = fields

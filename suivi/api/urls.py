@@ -11,10 +11,13 @@ router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("users", views.UserViewSet, basename="user")
 router.register("actions", views.ActionViewSet, basename="action")
 router.register("folders", views.FolderViewSet, basename="folder")
+router.register("action-types", views.ActionTypeViewSet, basename="action-type")
+router.register("stages", views.StageViewSet, basename="stage")
 
 urlpatterns = [
     path("v1/auth/token", views.obtain_token, name="api_token"),
     path("v1/settings", views.CompanySettingsView.as_view(), name="api_settings"),
+    path("v1/settings/", views.CompanySettingsView.as_view(), name="api_settings_slash"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     # Swagger UI: its start-up script is a file (the split view), but it styles itself inline and

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from suivi.accounts.queries import visible_users
 from suivi.activities import services as action_services
+from suivi.activities.models import ActionType, Stage
 from suivi.activities.queries import ActionFilters, access_action, access_folder, action_list, folder_list
 from suivi.core import services as core_services
 from suivi.core.company import company_settings
@@ -35,10 +36,12 @@ from .filters import IdFilter
 from .permissions import CrmEnabled, IsAdministratorOrReadOnly
 from .serializers import (
     ActionSerializer,
+    ActionTypeSerializer,
     CompanySettingsSerializer,
     ContactSerializer,
     FolderSerializer,
     PartySerializer,
+    StageSerializer,
     TokenRequestSerializer,
     TokenSerializer,
     UserSerializer,
@@ -91,7 +94,11 @@ class VersionedUpdates:
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         data = getattr(response, "data", None)
-        if getattr(self, "action", None) in ("retrieve", "update", "partial_update", None) and isinstance(data, dict) and "version" in data:
+        if (
+            getattr(self, "action", None) in ("retrieve", "update", "partial_update", None)
+            and isinstance(data, dict)
+            and "version" in data
+        ):
             response["ETag"] = f'"{data["version"]}"'
         return response
 
@@ -351,3 +358,25 @@ class FolderViewSet(
             values=data,
             expected_version=self.expected_version(serializer),
         )
+
+
+class ActionTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """Action types (call, meeting…), in the three languages; administrators change them on the
+    settings screen."""
+
+    serializer_class = ActionTypeSerializer
+    filterset_fields = ["active", "is_calendar_item"]
+    ordering = ["position", "id"]
+
+    def get_queryset(self):
+        return ActionType.objects.order_by("position", "id")
+
+
+class StageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet):
+    """Stages of the opportunity pipeline (S6), in board order."""
+
+    serializer_class = StageSerializer
+    ordering = ["position", "id"]
+
+    def get_queryset(self):
+        return Stage.objects.order_by("position", "id")
