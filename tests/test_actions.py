@@ -45,6 +45,7 @@ def test_demo_action_types_are_installed(db):
 
 
 def test_record_an_action_with_party_contacts_folder_and_billing(user_client, plain_user):
+    set_options(crm_level="full")  # billing of actions is M2
     party = factories.party(plain_user, name="Alpha")
     marie = factories.contact(plain_user, party=party, first_name="Marie")
     folder = factories.folder(plain_user, name="Renovation", party=party)
@@ -73,7 +74,7 @@ def test_record_an_action_with_party_contacts_folder_and_billing(user_client, pl
 
 
 def test_the_classic_layout_is_one_page_with_the_billing_group(user_client):
-    set_options(action_form_layout="classic")
+    set_options(action_form_layout="classic", crm_level="full")
     page = user_client.get("/crm/actions/new/").content.decode()
     assert 'data-layout="classic"' in page and 'role="tablist"' not in page
     assert "data-billing-group" in page
@@ -81,7 +82,7 @@ def test_the_classic_layout_is_one_page_with_the_billing_group(user_client):
 
 @pytest.mark.parametrize("billing_in_main, billing_tab", [(True, False), (False, True)])
 def test_the_tabs_layout_puts_billing_where_the_setting_says(user_client, billing_in_main, billing_tab):
-    set_options(action_form_layout="tabs", billing_in_main_tab=billing_in_main)
+    set_options(action_form_layout="tabs", billing_in_main_tab=billing_in_main, crm_level="full")
     page = user_client.get("/crm/actions/new/").content.decode()
     assert 'data-layout="tabs"' in page and 'role="tablist"' in page
     for tab in ("general", "description", "history", "attachments"):

@@ -13,7 +13,8 @@ from suivi.core import audit
 from suivi.core.company import company_settings
 from suivi.core.errors import LATEST, PermissionDenied, SuiviError, lock_for_update
 from suivi.core.errors import InvalidInput as InvalidAction
-from suivi.core.gates import opportunities_refusal
+from suivi.core.gates import opportunities_refusal, refusal
+from suivi.core.models import CrmLevel
 from suivi.lib.colours import colour_message, is_colour
 from suivi.lib.html import sanitise
 
@@ -28,6 +29,25 @@ from .models import (
 )
 
 Errors = dict[str, str]
+
+
+# Billing of actions is an M2 feature (S2b): at M1 its fields are kept but cannot be set.
+BILLING_FIELDS = ("billable", "bill_quantity", "unit_price", "invoice_text")
+
+
+def _refuse_closed(values: dict[str, Any], instance, model, fields, reason: str | None) -> None:
+    """Refuse values that would change ``fields`` of a feature a company option closes
+    (``reason`` says why); their stored values are kept as they are."""
+    if reason is None:
+        return
+    reference = instance if instance is not None else model()
+    touched = sorted(name for name in fields if name in values and values[name] != getattr(reference, name))
+    if touched:
+        raise InvalidAction(dict.fromkeys(touched, reason))
+
+
+def _billing_refusal() -> str | None:
+    return refusal(company_settings(), CrmLevel.FULL)
 
 
 def _to_the_minute(action: Action) -> None:
@@ -95,6 +115,7 @@ def _check_action(action: Action, contacts, *, previous_follower_id: int | None)
 @transaction.atomic
 def create_action(*, acting_user, values: dict[str, Any], contacts=()) -> Action:
     """Record an action. ``values`` are model fields; contacts must work at the action's party."""
+    _refuse_closed(values, None, Action, BILLING_FIELDS, _billing_refusal())
     action = Action(created_by=acting_user, **values)
     action.description = sanitise(action.description)
     if action.billable is None:
@@ -134,6 +155,7 @@ def update_action(
         ),
     )
     _editable(acting_user, action)
+    _refuse_closed(values, action, Action, BILLING_FIELDS, _billing_refusal())
     previous_follower_id = action.followed_by_id
     if "description" in values:
         values["description"] = sanitise(values["description"])
@@ -257,28 +279,11 @@ def _check_folder(folder: Folder, *, previous_follower_id: int | None) -> Errors
     return errors
 
 
-def _refuse_opportunity_values(values: dict[str, Any], folder: Folder | None) -> None:
-    """With opportunity management off (S6), opportunity fields are kept but cannot be set."""
-    reason = opportunities_refusal(company_settings())
-    if reason is None:
-        return
-    touched = {
-        name
-        for name in OPPORTUNITY_FIELDS
-        if name in values and (folder is None or values[name] != getattr(folder, name))
-    }
-    if folder is None:
-        defaults = Folder()
-        touched = {name for name in touched if values[name] != getattr(defaults, name)}
-    if touched:
-        raise InvalidAction(dict.fromkeys(sorted(touched), reason))
-
-
 @transaction.atomic
 def create_folder(*, acting_user, values: dict[str, Any]) -> Folder:
     """Create a general folder (no party) or a party folder. Its follower must be one the company's
     *Followed by* expression (S9) offers; opportunity fields only with opportunity management on."""
-    _refuse_opportunity_values(values, None)
+    _refuse_closed(values, None, Folder, OPPORTUNITY_FIELDS, opportunities_refusal(company_settings()))
     folder = Folder(**values)
     if getattr(acting_user, "pk", None):
         folder.created_by = acting_user
@@ -303,7 +308,7 @@ def update_folder(*, acting_user, folder: Folder, values: dict[str, Any], expect
     """Change a folder (its follower, creator or a manager). ``expected_version``: see lock_for_update."""
     folder = _lock_folder(folder, expected_version)
     _changeable(acting_user, folder)
-    _refuse_opportunity_values(values, folder)
+    _refuse_closed(values, folder, Folder, OPPORTUNITY_FIELDS, opportunities_refusal(company_settings()))
     if "party" in values and values["party"] != folder.party and folder.actions.exclude(party=values["party"]).exists():
         raise InvalidAction({"party": _("This folder holds actions of another party; move them first.")})
     previous_follower_id = folder.followed_by_id

@@ -26,6 +26,28 @@ PARTY_FIELDS = [
 ]
 
 
+class GatedFields:
+    """Fields of a feature a company option may close (``gated_fields``): when the viewset passes
+    ``closed=<the gate's reason>``, they are neither shown nor accepted (the data is kept)."""
+
+    gated_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, closed: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.closed = closed
+        if closed:
+            for name in self.gated_fields:
+                self.fields.pop(name, None)
+
+    def validate(self, attrs):
+        data = getattr(self, "initial_data", None)
+        sent = set(data) if isinstance(data, dict) else set()
+        refused = sorted(sent & set(self.gated_fields)) if self.closed else []
+        if refused:
+            raise serializers.ValidationError(dict.fromkeys(refused, self.closed))
+        return super().validate(attrs)
+
+
 class CategorySerializer(serializers.ModelSerializer):
     class Meta:
         model = Category
@@ -131,7 +153,7 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
-class ActionSerializer(serializers.ModelSerializer):
+class ActionSerializer(GatedFields, serializers.ModelSerializer):
     """Rules (follower list, party of contacts and folder, dates) are the service's."""
 
     version = serializers.IntegerField(required=False)
@@ -172,8 +194,10 @@ class ActionSerializer(serializers.ModelSerializer):
             "followed_by": {"required": False, "help_text": "Defaults to the user making the request."},
         }
 
+    gated_fields = ("billable", "bill_quantity", "unit_price", "invoice_text")  # billing of actions: M2
 
-class FolderSerializer(serializers.ModelSerializer):
+
+class FolderSerializer(GatedFields, serializers.ModelSerializer):
     weighted_amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True, allow_null=True)
     version = serializers.IntegerField(required=False)
 
@@ -204,7 +228,7 @@ class FolderSerializer(serializers.ModelSerializer):
         read_only_fields = ["archived", "status"]
         extra_kwargs = {"probability": {"max_value": None, "min_value": None}}
 
-    OPPORTUNITY_FIELDS = (
+    gated_fields = (
         "is_opportunity",
         "opportunity_type",
         "budget",
@@ -217,25 +241,6 @@ class FolderSerializer(serializers.ModelSerializer):
         "lost_reason",
         "weighted_amount",
     )
-
-    def __init__(self, *args, opportunities: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.opportunities = opportunities
-        if not opportunities:
-            for name in self.OPPORTUNITY_FIELDS:
-                self.fields.pop(name, None)
-
-    def validate(self, attrs):
-        data = getattr(self, "initial_data", None)
-        sent = set(data) if isinstance(data, dict) else set()
-        refused = sorted(sent & set(self.OPPORTUNITY_FIELDS)) if not self.opportunities else []
-        if refused:
-            message = _(
-                "Opportunity management is off. An administrator can switch it on in Company "
-                "settings, tab Customers/suppliers."
-            )
-            raise serializers.ValidationError(dict.fromkeys(refused, message))
-        return attrs
 
 
 class ActionTypeSerializer(serializers.ModelSerializer):

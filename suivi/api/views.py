@@ -20,7 +20,8 @@ from suivi.activities.queries import ActionFilters, access_action, access_folder
 from suivi.core import services as core_services
 from suivi.core.company import company_settings
 from suivi.core.expressions import ExpressionError
-from suivi.core.gates import opportunities_refusal
+from suivi.core.gates import opportunities_refusal, refusal
+from suivi.core.models import CrmLevel
 from suivi.parties import services as party_services
 from suivi.parties.models import Party
 from suivi.parties.queries import (
@@ -285,6 +286,11 @@ class ActionViewSet(
     serializer_class = ActionSerializer
     filter_backends = []
 
+    def get_serializer(self, *args, **kwargs):
+        if not getattr(self, "swagger_fake_view", False):  # the schema documents every field
+            kwargs["closed"] = refusal(company_settings(self.request._request), CrmLevel.FULL)
+        return super().get_serializer(*args, **kwargs)
+
     def get_queryset(self):
         try:
             return action_list(
@@ -335,7 +341,7 @@ class FolderViewSet(
 
     def get_serializer(self, *args, **kwargs):
         if not getattr(self, "swagger_fake_view", False):  # the schema documents every field
-            kwargs["opportunities"] = opportunities_refusal(company_settings(self.request._request)) is None
+            kwargs["closed"] = opportunities_refusal(company_settings(self.request._request))
         return super().get_serializer(*args, **kwargs)
 
     def get_queryset(self):

@@ -236,10 +236,15 @@ class ActionForm(CarriesValuesForm):
             "contacts": forms.CheckboxSelectMultiple,
         }
 
-    def __init__(self, *args, followed_by_users, folders, contacts, **kwargs):
+    BILLING = ["billable", "bill_quantity", "unit_price", "invoice_text"]
+
+    def __init__(self, *args, followed_by_users, folders, contacts, billing: bool = True, **kwargs):
         from suivi.activities.models import ActionType
 
         super().__init__(*args, **kwargs)
+        if not billing:  # billing of actions is M2 (S2b): hidden at M1, its data kept
+            for name in self.BILLING:
+                del self.fields[name]
         self.fields["action_type"].queryset = ActionType.objects.filter(active=True)
         self.fields["followed_by"].queryset = followed_by_users
         self.fields["folder"].queryset = folders
@@ -254,7 +259,7 @@ class ActionForm(CarriesValuesForm):
         types = list(self.fields["action_type"].queryset)
         billable_types = [str(t.pk) for t in types if t.billable_by_default]
         self.fields["action_type"].widget.attrs["data-billable-types"] = " ".join(billable_types)
-        if self.instance.pk is None and not self.is_bound:
+        if billing and self.instance.pk is None and not self.is_bound:
             initial_type = str(self.initial.get("action_type") or "")
             self.initial.setdefault("billable", initial_type in billable_types)
 

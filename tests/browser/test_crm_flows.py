@@ -45,7 +45,7 @@ def fill_new_action(page, party_name):
 
 @pytest.mark.parametrize("layout", ["classic", "tabs"])
 def test_both_form_layouts_record_the_same_action(page, user, layout):
-    options(action_form_layout=layout, billing_in_main_tab=False)
+    options(action_form_layout=layout, billing_in_main_tab=False, crm_level="full")
     party = factories.party(user, name="Toiture Lambert")
     factories.contact(user, party=party, last_name="Lambert")
     log_in(page, "paul", PASSWORD)

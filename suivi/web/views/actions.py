@@ -23,6 +23,8 @@ from suivi.activities.queries import (
 )
 from suivi.core.audit import history
 from suivi.core.company import company_settings
+from suivi.core.gates import refusal
+from suivi.core.models import CrmLevel
 from suivi.core.errors import InvalidInput, SuiviError
 from suivi.core.expressions import ExpressionError
 from suivi.lib.ids import parse_id, parse_ids
@@ -96,6 +98,7 @@ def _form(request, instance=None, party=None):
         followed_by_users=followed_by_choices(settings_obj, keep=keep),
         folders=folders,
         contacts=contacts,
+        billing=refusal(settings_obj, CrmLevel.FULL) is None,
     )
     form.folder_choices = choices  # the picker's order (party folders first), read once
     return form, party
@@ -110,7 +113,8 @@ def _values(form, party):
     }
     values["party"] = party
     for name in ("subject", "description", "invoice_text"):
-        values[name] = values.get(name) or ""
+        if name in form.fields:
+            values[name] = values.get(name) or ""
     return values, list(data.get("contacts") or [])
 
 
@@ -123,7 +127,10 @@ def _render_form(request, form, action, party, status=200):
             "form": form,
             "action": action,
             "layout": settings_obj.action_form_layout,
-            "billing_tab": settings_obj.action_form_layout == "tabs" and not settings_obj.billing_in_main_tab,
+            "billing": "billable" in form.fields,
+            "billing_tab": "billable" in form.fields
+            and settings_obj.action_form_layout == "tabs"
+            and not settings_obj.billing_in_main_tab,
             "party": party,
             "folders": form.folder_choices,
             "history": history(action, 30) if action else [],
