@@ -15,7 +15,6 @@ from .keywords import refresh_keywords
 from .models import Affiliation, Contact, Party
 from .validation import clean_contact, clean_party
 
-
 PARTY_CODES_LOCK = 7_402_001  # PostgreSQL advisory lock: one transaction at a time takes automatic codes
 
 

@@ -23,10 +23,10 @@ from suivi.activities.queries import (
 )
 from suivi.core.audit import history
 from suivi.core.company import company_settings
-from suivi.core.gates import refusal
-from suivi.core.models import CrmLevel
 from suivi.core.errors import InvalidInput, SuiviError
 from suivi.core.expressions import ExpressionError
+from suivi.core.gates import refusal
+from suivi.core.models import CrmLevel
 from suivi.lib.ids import parse_id, parse_ids
 from suivi.parties.models import Contact
 from suivi.parties.queries import access_party
