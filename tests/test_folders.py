@@ -195,3 +195,36 @@ def test_the_folders_screen_pages_by_fifty(user_client, plain_user):
     second = user_client.get("/crm/folders/?page=2").content.decode()
     assert first.count("<tr data-folder=") == 50 and second.count("<tr data-folder=") == 5
     assert "55 results" in first
+
+
+def test_a_duplicate_folder_name_made_in_place_says_why_and_keeps_what_was_typed(user_client, plain_user):
+    alpha = factories.party(plain_user, name="Alpha")
+    factories.folder(plain_user, name="Roof", party=alpha)
+    response = user_client.post("/crm/folders/quick/", {"party": alpha.pk, "new_folder_name": "roof "})
+    page = response.content.decode()
+    assert response.status_code == 400 and "Alpha already has a folder “roof”" in page
+    assert 'value="roof"' in page
+    assert Folder.objects.filter(party=alpha).count() == 1
+    other = factories.party(plain_user, name="Beta")
+    assert user_client.post("/crm/folders/quick/", {"party": other.pk, "new_folder_name": "Roof"}).status_code == 200
+
+
+def test_the_folders_button_of_the_action_form_opens_a_new_tab(user_client):
+    page = user_client.get("/crm/actions/new/").content.decode()
+    assert re.search(r'<a [^>]*target="_blank"[^>]*data-open-folders', page)
+
+
+def test_the_forecast_shows_won_and_lost_beside_the_open_opportunities(user_client, board):
+    deal = Folder.objects.get(name="Deal 0")
+    user_client.post(f"/crm/folders/{deal.pk}/status/", {"status": "won", "version": deal.version})
+    lost = Folder.objects.get(name="Deal 2")
+    user_client.post(f"/crm/folders/{lost.pk}/status/", {"status": "lost", "lost_reason": "Price"})
+    forecast = user_client.get("/crm/pipeline/").content.decode().split("data-forecast")[1]
+    january = forecast.split("January 2027")[1].split("</tr>")[0]
+    assert '<td data-won>1 · 1,000.00</td>' in january and '<td data-lost>1 · 3,000.00</td>' in january
+
+
+def test_board_cards_keep_the_move_control_folded(user_client, board):
+    page = user_client.get("/crm/pipeline/").content.decode()
+    card = page.split("data-card=")[1].split("</article>")[0]
+    assert '<details class="card-menu">' in card and card.index("<details") < card.index('<form method="post"')

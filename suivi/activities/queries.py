@@ -277,20 +277,41 @@ def pipeline(user, *, followed_by: int | None = None, limit_per_stage: int = CAR
 
 
 def forecast(user, *, followed_by: int | None = None) -> list[dict]:
-    """Open opportunities by month of expected close: count, budget, weighted amount."""
+    """Opportunities by month of expected close: open ones (count, budget, weighted amount) beside
+    the won and lost ones (count and budget), so the forecast reads against what happened."""
     opportunities = Folder.objects.filter(
-        is_opportunity=True, status=OpportunityStatus.OPEN, expected_close__isnull=False
+        is_opportunity=True,
+        status__in=(OpportunityStatus.OPEN, OpportunityStatus.WON, OpportunityStatus.LOST),
+        expected_close__isnull=False,
+        archived=False,
     )
     if followed_by:
         opportunities = opportunities.filter(followed_by_id=followed_by)
     months: dict = {}
-    for row in opportunities.annotate(month=TruncMonth("expected_close")).values("month", "budget", "probability"):
-        m = months.setdefault(row["month"], {"month": row["month"], "count": 0, "budget": 0, "weighted": 0})
-        m["count"] += 1
-        if row["budget"] is not None:
-            m["budget"] += row["budget"]
+    rows = opportunities.annotate(month=TruncMonth("expected_close")).values("month", "status", "budget", "probability")
+    for row in rows:
+        m = months.setdefault(
+            row["month"],
+            {
+                "month": row["month"],
+                "count": 0,
+                "budget": 0,
+                "weighted": 0,
+                "won": 0,
+                "won_budget": 0,
+                "lost": 0,
+                "lost_budget": 0,
+            },
+        )
+        budget = row["budget"] or 0
+        if row["status"] == OpportunityStatus.OPEN:
+            m["count"] += 1
+            m["budget"] += budget
             if row["probability"] is not None:
-                m["weighted"] += round(row["budget"] * row["probability"] / 100, 2)
+                m["weighted"] += round(budget * row["probability"] / 100, 2)
+        else:
+            m[row["status"]] += 1
+            m[f"{row['status']}_budget"] += budget
     return [months[k] for k in sorted(months)]
 
 

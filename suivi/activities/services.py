@@ -264,6 +264,18 @@ def _check_folder(folder: Folder, *, previous_follower_id: int | None) -> Errors
     errors: Errors = {}
     if not folder.name.strip():
         errors["name"] = _("A folder needs a name.")
+    else:
+        namesakes = Folder.objects.filter(party_id=folder.party_id, archived=False, name__iexact=folder.name.strip())
+        if folder.pk:
+            namesakes = namesakes.exclude(pk=folder.pk)
+        if namesakes.exists():
+            errors["name"] = (
+                _("%(party)s already has a folder “%(name)s”: choose it, or give this one another name.")
+                % {"party": folder.party.name, "name": folder.name.strip()}
+                if folder.party_id
+                else _("A general folder “%(name)s” already exists: choose it, or give this one another name.")
+                % {"name": folder.name.strip()}
+            )
     if folder.probability is not None and not 0 <= folder.probability <= 100:
         errors["probability"] = _("The probability is a percentage between 0 and 100.")
     if folder.budget is not None and folder.budget < 0:
