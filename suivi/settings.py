@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "djangoql",  # its completion widget for the search boxes (static files)
     "csp",
     "axes",
     "huey.contrib.djhuey",

@@ -114,7 +114,8 @@ API_ADMINS = {"anonymous": 401, "other": 403, "owner": 403, "manager": 403, "adm
 PAGES = [
     ("home", "get", "/", None, ALL, None),
     ("crm home", "get", "/crm/", None, ALL, None),
-    ("action list", "get", "/crm/actions/", None, ALL, None),
+    ("action list", "get", "/crm/actions/?sort=-when", None, ALL, None),
+    ("my open actions", "get", "/crm/actions/", None, {**DONE, "anonymous": L}, None),
     ("new action form", "get", "/crm/actions/new/", None, ALL, None),
     ("create action", "post", "/crm/actions/new/", action_form, DONE, None),
     ("party fields", "get", "/crm/actions/party-fields/?party={party}", None, ALL, None),

@@ -47,7 +47,7 @@ def test_a_private_action_is_out_of_reach_of_other_users_and_anonymous_visitors(
             assert response.status_code in (302, 403, 404), (who, method, url, response.status_code)
             if who == "anonymous":
                 assert "/login/" in response["Location"]
-        for url in ("/crm/actions/", f"/parties/{world['party'].pk}/", '/crm/actions/?query=subject+~+"Secret"'):
+        for url in ("/crm/actions/?sort=-when", f"/parties/{world['party'].pk}/", '/crm/actions/?query=subject+~+"Secret"'):
             assert "Secret plan" not in client.get(url).content.decode(), (who, url)
     secret.refresh_from_db()
     assert (secret.subject, secret.status) == ("Secret plan", "todo")
@@ -57,7 +57,7 @@ def test_the_owner_and_managers_reach_the_private_action(world, manager_user):
     secret = world["secret"]
     for client in (logged_in(world["owner"]), logged_in(manager_user)):
         assert client.get(f"/crm/actions/{secret.pk}/").status_code == 200
-        assert "Secret plan" in client.get("/crm/actions/").content.decode()
+        assert "Secret plan" in client.get("/crm/actions/?sort=-when").content.decode()
 
 
 def test_the_api_scopes_private_actions_the_same_way(world):

@@ -7,18 +7,22 @@ shared by the whole company.
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from suivi.core.aliases import rewrite
 from suivi.core.expressions import ExpressionSchema, filter_by_expression
 from suivi.lib.ids import in_id_range, parse_id
+from suivi.lib.text import fold, words
 from suivi.parties.models import Party
 
 from .models import Action, ActionStatus, ActionType, Folder, OpportunityStatus, Stage
@@ -137,15 +141,93 @@ def action_list(user, filters: ActionFilters) -> QuerySet[Action]:
     if filters.period_to:
         qs = qs.filter(when__date__lte=filters.period_to)
     if filters.query.strip():
-        qs = filter_by_expression(qs, filters.query, ActionSchema)
+        if looks_like_expression(filters.query):
+            aliases, values = action_aliases()
+            qs = filter_by_expression(qs, rewrite(filters.query, aliases, values), ActionSchema)
+        else:
+            qs = matching_action_words(qs, filters.query)
     return qs.order_by("-when", "-id")
+
+
+_EXPRESSION = re.compile(r'[=<>~"()]|!=|\b(?:and|or|not|in)\b\s*[("]', re.IGNORECASE)
+
+
+def looks_like_expression(text: str) -> bool:
+    """Plain words (``Namur``, ``offre toiture``) search; anything with an operator, a quote or a
+    parenthesis is an expression (``status = "todo"``)."""
+    return bool(_EXPRESSION.search(text))
+
+
+def matching_action_words(qs: QuerySet[Action], text: str) -> QuerySet[Action]:
+    """Actions where every typed word is in the subject, or starts a word of the party's name,
+    code or city, or is in the folder's name or a contact's name."""
+    from suivi.parties.models import PartyKeyword
+
+    for word, raw in zip(words(text), _raw_words(text), strict=False):
+        keywords = (
+            PartyKeyword.objects.filter(word=word) if len(word) == 1 else PartyKeyword.objects.filter(word__prefix=word)
+        )
+        contacts = Action.contacts.through.objects.filter(contact__name_key__contains=word).values("action_id")
+        qs = qs.filter(
+            Q(subject__icontains=raw)
+            | Q(party_id__in=keywords.values("party_id"))
+            | Q(folder__name__icontains=raw)
+            | Q(pk__in=contacts)
+        )
+    return qs
+
+
+def _raw_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"\w+", text, re.UNICODE)]
+
+
+@cache
+def _aliases_in(language: str) -> tuple[dict[str, str], dict[str, str]]:
+    with translation.override(language):
+        names = {
+            fold(str(Action._meta.get_field(name).verbose_name)).replace(" ", "_"): name
+            for name in ActionSchema.fields[Action]
+        }
+        statuses = {fold(str(label)): value for value, label in ActionStatus.choices}
+    return names, statuses
+
+
+def action_aliases() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Field names and status values of action expressions in French, Dutch and English (from
+    the translations of the fields' labels, so they follow the catalogues)."""
+    names: dict[str, str] = {}
+    statuses: dict[str, str] = {}
+    for language in ("en", "nl", "fr"):
+        more_names, more_statuses = _aliases_in(language)
+        names.update(more_names)
+        statuses.update(more_statuses)
+    return names, {"status": statuses}
 
 
 def with_action_relations(qs: QuerySet[Action]) -> QuerySet[Action]:
     return qs.select_related("action_type", "party", "folder", "followed_by")
 
 
-# --- keyset pagination: page 1,000 costs what page 1 does ---------------------------------------
+# --- pages of actions ----------------------------------------------------------------------------
+# Sorted by date, pages go by keyset (``after`` / ``before`` a cursor): page 1,000 costs what page
+# 1 does, both ways. The other sorts page by number.
+
+SORTS: dict[str, tuple[str, ...]] = {
+    "-when": ("-when", "-id"),
+    "when": ("when", "id"),
+    "subject": ("subject", "id"),
+    "-subject": ("-subject", "-id"),
+    "party": ("party__name_key", "-when", "-id"),
+    "-party": ("-party__name_key", "-when", "-id"),
+    "type": ("action_type__position", "-when", "-id"),
+    "-type": ("-action_type__position", "-when", "-id"),
+    "followed_by": ("followed_by__first_name", "followed_by__last_name", "-when", "-id"),
+    "-followed_by": ("-followed_by__first_name", "-followed_by__last_name", "-when", "-id"),
+    "status": ("status", "-when", "-id"),
+    "-status": ("-status", "-when", "-id"),
+}
+KEYSET_SORTS = ("-when", "when")
+COUNT_CAP = 10_000
 
 
 def encode_cursor(action: Action) -> str:
@@ -153,8 +235,7 @@ def encode_cursor(action: Action) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def after_cursor(qs: QuerySet[Action], cursor: str) -> QuerySet[Action]:
-    """Rows after ``cursor`` in the (-when, -id) order; an unreadable cursor means page 1."""
+def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         when_text, pk = json.loads(base64.urlsafe_b64decode(padded))
@@ -166,23 +247,82 @@ def after_cursor(qs: QuerySet[Action], cursor: str) -> QuerySet[Action]:
         if not in_id_range(pk):
             raise ValueError(pk)
     except (ValueError, TypeError, OverflowError, RecursionError):
+        return None
+    return when, pk
+
+
+def _seek(qs: QuerySet[Action], cursor: str, *, descending: bool) -> QuerySet[Action]:
+    """Rows past ``cursor`` going down (``descending``) or up the date order; an unreadable
+    cursor means the first page."""
+    decoded = _decode_cursor(cursor)
+    if decoded is None:
         return qs
-    return qs.filter(Q(when__lt=when) | Q(when=when, id__lt=pk))
+    when, pk = decoded
+    if descending:
+        return qs.filter(Q(when__lt=when) | Q(when=when, id__lt=pk))
+    return qs.filter(Q(when__gt=when) | Q(when=when, id__gt=pk))
+
+
+def after_cursor(qs: QuerySet[Action], cursor: str) -> QuerySet[Action]:
+    """Rows after ``cursor`` in the (-when, -id) order (the API and the timeline page this way)."""
+    return _seek(qs, cursor, descending=True)
 
 
 @dataclass
 class ActionPage:
     rows: list[Action]
-    next_cursor: str | None
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+    next_number: int | None = None
+    previous_number: int | None = None
     size: int = 50
 
 
-def action_page(qs: QuerySet[Action], cursor: str = "", size: int = 50) -> ActionPage:
-    if cursor:
-        qs = after_cursor(qs, cursor)
-    rows = list(qs[: size + 1])
-    next_cursor = encode_cursor(rows[size - 1]) if len(rows) > size else None
-    return ActionPage(rows=rows[:size], next_cursor=next_cursor, size=size)
+def action_page(
+    qs: QuerySet[Action], cursor: str = "", size: int = 50, *, sort: str = "-when", before: str = "", number: int = 1
+) -> ActionPage:
+    """One page of ``qs`` in the ``sort`` order: after ``cursor``, before ``before``, or page
+    ``number`` for the sorts that are not by date."""
+    order = SORTS.get(sort, SORTS["-when"])
+    if sort not in SORTS or sort in KEYSET_SORTS:
+        descending = sort != "when"
+        if before:
+            reverse = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in order)
+            rows = list(_seek(qs, before, descending=not descending).order_by(*reverse)[: size + 1])
+            more_before = len(rows) > size
+            rows = rows[:size][::-1]
+            return ActionPage(
+                rows=rows,
+                next_cursor=encode_cursor(rows[-1]) if rows else None,
+                previous_cursor=encode_cursor(rows[0]) if rows and more_before else None,
+                size=size,
+            )
+        if cursor:
+            qs = _seek(qs, cursor, descending=descending)
+        rows = list(qs.order_by(*order)[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        return ActionPage(
+            rows=rows,
+            next_cursor=encode_cursor(rows[-1]) if more else None,
+            previous_cursor=encode_cursor(rows[0]) if cursor and rows else None,
+            size=size,
+        )
+    number = max(1, min(number, 10_000))
+    rows = list(qs.order_by(*order)[(number - 1) * size : number * size + 1])
+    return ActionPage(
+        rows=rows[:size],
+        next_number=number + 1 if len(rows) > size else None,
+        previous_number=number - 1 if number > 1 else None,
+        size=size,
+    )
+
+
+def capped_count(qs: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many rows ``qs`` holds, counted up to ``cap`` (a count that does not grow with the
+    data); the flag says the cap was reached ("10,000+")."""
+    n = qs.order_by()[: cap + 1].count()
+    return min(n, cap), n > cap
 
 
 # --- folders ----------------------------------------------------------------------------------
@@ -215,7 +355,7 @@ def folder_list(user, *, q: str = "", party_id: int | None = None) -> QuerySet[F
 # --- party timeline -----------------------------------------------------------------------------
 
 
-def party_timeline(user, party: Party, cursor: str = "", size: int = 25) -> ActionPage:
+def party_timeline(user, party: Party, cursor: str = "", size: int = 25) -> ActionPage:  # newest first
     qs = with_action_relations(visible_actions(user).filter(party=party)).order_by("-when", "-id")
     return action_page(qs, cursor, size)
 

@@ -9,6 +9,7 @@ crm_patterns = [
     path("", pages.crm_home, name="crm_home"),
     path("actions/", actions.action_list_page, name="action_list"),
     path("actions/new/", actions.action_create, name="action_create"),
+    path("actions/fields/", actions.action_fields, name="action_fields"),
     path("actions/party-fields/", actions.action_party_fields, name="action_party_fields"),
     path("actions/bulk/", actions.action_bulk, name="action_bulk"),
     path("actions/<int:pk>/", actions.action_detail, name="action_detail"),

@@ -2,10 +2,11 @@
 S4/S5), status changes, bulk reassign and close."""
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from suivi.accounts.models import User
@@ -13,10 +14,12 @@ from suivi.accounts.queries import followed_by_choices
 from suivi.activities import services as action_services
 from suivi.activities.models import ACTION_TRANSITIONS, Action, ActionStatus, ActionType, Folder
 from suivi.activities.queries import (
+    SORTS,
     ActionFilters,
     access_action,
     action_list,
     action_page,
+    capped_count,
     folder_choices,
     visible_actions,
     with_action_relations,
@@ -34,18 +37,44 @@ from suivi.parties.queries import access_party
 from ..forms import ActionForm
 from ..outcomes import after_command, show_on_form
 
+SORTABLE = {
+    "when": gettext_lazy("When"),
+    "type": gettext_lazy("Type"),
+    "subject": gettext_lazy("Subject"),
+    "party": gettext_lazy("Party"),
+    "followed_by": gettext_lazy("Followed by"),
+    "status": gettext_lazy("Status"),
+}
+
 
 def action_list_page(request):
+    """The action list. Without any parameter it opens on my open actions, overdue first; the
+    search box takes plain words or an expression."""
+    if not request.GET:
+        return redirect(f"{reverse('action_list')}?followed_by={request.user.pk}&status=todo&sort=when")
     filters = ActionFilters.from_params(request.GET)
+    sort = request.GET.get("sort", "-when")
+    sort = sort if sort in SORTS else "-when"
     query_error = None
+    count, more = 0, False
     try:
         qs = action_list(request.user, filters)
-        page = action_page(with_action_relations(qs), request.GET.get("after", ""))
+        page = action_page(
+            with_action_relations(qs),
+            request.GET.get("after", ""),
+            sort=sort,
+            before=request.GET.get("before", ""),
+            number=parse_id(request.GET.get("page")) or 1,
+        )
+        count, more = capped_count(qs)
     except ExpressionError as e:
         query_error = e.message
         page = action_page(Action.objects.none())
     params = request.GET.copy()
-    params.pop("after", None)
+    for name in ("after", "before", "page"):
+        params.pop(name, None)
+    without_sort = params.copy()
+    without_sort.pop("sort", None)
     return render(
         request,
         "web/actions/list.html",
@@ -54,6 +83,12 @@ def action_list_page(request):
             "filters": filters,
             "query_error": query_error,
             "query": params.urlencode(),
+            "query_without_sort": without_sort.urlencode(),
+            "sort": sort,
+            "columns": [(key, label) for key, label in SORTABLE.items()],
+            "count": count,
+            "count_capped": more,
+            "mine": filters.followed_by == request.user.pk and filters.status == "todo",
             "types": ActionType.objects.all(),
             "users": User.objects.filter(is_active=True),
             "reassign_to": followed_by_choices(company_settings(request)),
@@ -61,6 +96,16 @@ def action_list_page(request):
         },
         status=400 if query_error else 200,
     )
+
+
+def action_fields(request):
+    """The fields an action expression may name, for the search box's completion (djangoql's
+    introspection format; the allow-list is the schema's)."""
+    from djangoql.serializers import DjangoQLSchemaSerializer
+
+    from suivi.activities.queries import ActionSchema
+
+    return JsonResponse(DjangoQLSchemaSerializer().serialize(ActionSchema(Action)))
 
 
 def _form(request, instance=None, party=None):

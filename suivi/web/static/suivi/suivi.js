@@ -167,3 +167,27 @@
     if (e.target.matches && e.target.matches("[data-autosubmit]") && e.target.form) { e.target.form.requestSubmit(); }
   });
 })();
+
+// Action list: the search box completes field names and values as one types (djangoql's widget,
+// fed by the allow-listed schema); Enter searches. "Select all" ticks every row of the page.
+(function () {
+  "use strict";
+  var box = document.querySelector("textarea[data-expression]");
+  // The widget's script is deferred after this one: start it once every script has run.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!box || !window.DjangoQL) { return; }
+    window.DjangoQL.init({
+      introspections: box.dataset.expression,
+      selector: box,
+      autoResize: true,
+      completionEnabled: true,
+      onSubmit: function () { box.form.submit(); }
+    });
+  });
+  var all = document.querySelector("[data-select-all]");
+  if (all) {
+    all.addEventListener("change", function () {
+      document.querySelectorAll("[data-actions] input[name=ids]").forEach(function (box) { box.checked = all.checked; });
+    });
+  }
+})();
