@@ -261,6 +261,6 @@ def test_a_nul_character_in_a_search_is_not_a_server_error(client, url):
 @pytest.mark.parametrize("field", ["party", "contacts", "followed_by"])
 def test_the_api_refuses_an_infinite_or_fractional_relation_id(client, field, number):
     value = f"[{number}]" if field == "contacts" else number
-    body = '{"subject": "Call", "%s": %s}' % (field, value)
+    body = f'{{"subject": "Call", "{field}": {value}}}'
     response = ok(client.post("/api/v1/actions/", body, content_type="application/json"), 400)
     assert field in str(response.json())

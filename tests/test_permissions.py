@@ -47,7 +47,11 @@ def test_a_private_action_is_out_of_reach_of_other_users_and_anonymous_visitors(
             assert response.status_code in (302, 403, 404), (who, method, url, response.status_code)
             if who == "anonymous":
                 assert "/login/" in response["Location"]
-        for url in ("/crm/actions/?sort=-when", f"/parties/{world['party'].pk}/", '/crm/actions/?query=subject+~+"Secret"'):
+        for url in (
+            "/crm/actions/?sort=-when",
+            f"/parties/{world['party'].pk}/",
+            '/crm/actions/?query=subject+~+"Secret"',
+        ):
             assert "Secret plan" not in client.get(url).content.decode(), (who, url)
     secret.refresh_from_db()
     assert (secret.subject, secret.status) == ("Secret plan", "todo")
