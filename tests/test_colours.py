@@ -3,10 +3,10 @@
 import re
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from suivi.activities import services as action_services
 from suivi.activities.models import ActionType
+from suivi.core.errors import InvalidInput
 from suivi.lib.colours import is_colour
 from suivi.parties.models import Category
 
@@ -60,7 +60,7 @@ def test_an_action_type_colour_that_is_not_a_colour_is_refused_on_the_settings_p
 
 def test_the_service_refuses_a_colour_that_is_not_a_colour(admin_user):
     first = ActionType.objects.first()
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         action_services.save_configuration_row(
             acting_user=admin_user,
             model=ActionType,
@@ -68,7 +68,7 @@ def test_the_service_refuses_a_colour_that_is_not_a_colour(admin_user):
             values={"colour": "red;}"},
             expected_version=first.version,
         )
-    assert MESSAGE in refused.value.message_dict["colour"][0]
+    assert MESSAGE in refused.value.errors["colour"]
     first.refresh_from_db()
     assert first.colour != "red;}"
 

@@ -3,7 +3,6 @@
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -442,7 +441,7 @@ def save_configuration_row(
     for name, value in values.items():
         setattr(obj, name, value)
     if hasattr(obj, "colour") and not is_colour(obj.colour):  # it goes into the pages' CSS
-        raise ValidationError({"colour": [colour_message()]})
+        raise InvalidAction({"colour": colour_message()})
     obj.full_clean()
     if instance is None or changes:
         if instance is not None:
