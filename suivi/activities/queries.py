@@ -185,7 +185,7 @@ def _raw_words(text: str) -> list[str]:
 def _aliases_in(language: str) -> tuple[dict[str, str], dict[str, str]]:
     with translation.override(language):
         names = {
-            fold(str(Action._meta.get_field(name).verbose_name)).replace(" ", "_"): name
+            fold(str(getattr(Action._meta.get_field(name), "verbose_name", name))).replace(" ", "_"): name
             for name in ActionSchema.fields[Action]
         }
         statuses = {fold(str(label)): value for value, label in ActionStatus.choices}
@@ -468,7 +468,7 @@ def my_open_actions_due(user, today: date, limit: int = 15) -> list[Action]:
         .order_by("when", "id")[:limit]
     )
     for action in actions:
-        action.overdue = timezone.localdate(action.when) < today
+        action.overdue = timezone.localdate(action.when) < today  # type: ignore[attr-defined]  # for the page only
     return actions
 
 

@@ -264,13 +264,17 @@ def _check_folder(folder: Folder, *, previous_follower_id: int | None) -> Errors
     if not folder.name.strip():
         errors["name"] = _("A folder needs a name.")
     else:
-        namesakes = Folder.objects.filter(party_id=folder.party_id, archived=False, name__iexact=folder.name.strip())
+        namesakes = Folder.objects.filter(
+            party_id=folder.party_id,  # type: ignore[misc]  # None: general folders (IS NULL)
+            archived=False,
+            name__iexact=folder.name.strip(),
+        )
         if folder.pk:
             namesakes = namesakes.exclude(pk=folder.pk)
         if namesakes.exists():
             errors["name"] = (
                 _("%(party)s already has a folder “%(name)s”: choose it, or give this one another name.")
-                % {"party": folder.party.name, "name": folder.name.strip()}
+                % {"party": str(folder.party), "name": folder.name.strip()}  # Party.__str__ is its name
                 if folder.party_id
                 else _("A general folder “%(name)s” already exists: choose it, or give this one another name.")
                 % {"name": folder.name.strip()}
