@@ -253,7 +253,7 @@ def test_an_invalid_expression_says_why_and_keeps_it(user_client, listed):
     response = user_client.get('/crm/actions/?query=colour+%3D+"red"')
     assert response.status_code == 400
     page = response.content.decode()
-    assert "Unknown field “colour”" in page and '>colour = &quot;red&quot;</textarea>' in page
+    assert "Unknown field “colour”" in page and ">colour = &quot;red&quot;</textarea>" in page
 
 
 def test_bulk_reassign_and_close(user_client, plain_user, listed):

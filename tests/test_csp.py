@@ -56,7 +56,7 @@ def main_pages(filled):
         "/settings/action-types/",
         "/settings/stages/",
         "/crm/",
-        "/crm/actions/",
+        "/crm/actions/?sort=-when",
         "/crm/actions/new/",
         f"/crm/actions/{a}/",
         "/crm/folders/",

@@ -221,7 +221,7 @@ def test_the_forecast_shows_won_and_lost_beside_the_open_opportunities(user_clie
     user_client.post(f"/crm/folders/{lost.pk}/status/", {"status": "lost", "lost_reason": "Price"})
     forecast = user_client.get("/crm/pipeline/").content.decode().split("data-forecast")[1]
     january = forecast.split("January 2027")[1].split("</tr>")[0]
-    assert '<td data-won>1 · 1,000.00</td>' in january and '<td data-lost>1 · 3,000.00</td>' in january
+    assert "<td data-won>1 · 1,000.00</td>" in january and "<td data-lost>1 · 3,000.00</td>" in january
 
 
 def test_board_cards_keep_the_move_control_folded(user_client, board):

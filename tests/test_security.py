@@ -58,7 +58,7 @@ def test_stored_script_payloads_are_shown_as_text(user_client, plain_user):
     payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     party = factories.party(plain_user, name=payload, city=payload[:90])
     factories.action(plain_user, subject=payload, party=party, description=payload)
-    for url in ("/parties/", f"/parties/{party.pk}/", "/crm/actions/", "/parties/typeahead/?q=script"):
+    for url in ("/parties/", f"/parties/{party.pk}/", "/crm/actions/?sort=-when", "/parties/typeahead/?q=script"):
         page = user_client.get(url).content.decode()
         assert "<script>alert" not in page and "<img src=x" not in page, url
         assert "&lt;script&gt;" in page, url

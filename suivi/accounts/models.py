@@ -27,7 +27,7 @@ class User(AbstractUser):
         choices=SendingMethod.choices,
         blank=True,
         default="",
-        help_text=_("S7 — Leave empty to follow the company default."),
+        help_text=_("Leave empty to follow the company default."),
     )
 
     class Meta:
@@ -56,9 +56,7 @@ class DevicePreference(models.Model):
     send_via_outlook = models.BooleanField(
         _("send e-mails through Outlook"),
         default=False,
-        help_text=_(
-            "S3 — On this device, e-mails written in Suivi go through your Outlook instead of Suivi's own sending."
-        ),
+        help_text=_("On this device, e-mails written in Suivi go through your Outlook instead of Suivi's own sending."),
     )
     first_seen = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(auto_now=True)

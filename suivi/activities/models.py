@@ -43,9 +43,12 @@ class ActionType(models.Model):
 
 
 class Stage(models.Model):
-    """A step of the sales pipeline, with the probability it usually carries."""
+    """A step of the sales pipeline, with the probability it usually carries; named in the three
+    languages of the interface."""
 
-    name = models.CharField(_("name"), max_length=60)
+    name_fr = models.CharField(_("name (French)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=60, blank=True)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=60, blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     default_probability = models.PositiveSmallIntegerField(
         _("default probability (%)"), default=10, validators=[MaxValueValidator(100)]
@@ -60,6 +63,16 @@ class Stage(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def name(self) -> str:
+        """The name in the current language, else the French one."""
+        language = (get_language() or "fr")[:2]
+        return getattr(self, f"name_{language}", "") or self.name_fr
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self.name_fr = value
 
 
 class OpportunityStatus(models.TextChoices):

@@ -270,5 +270,5 @@ class StageSerializer(serializers.ModelSerializer):
         from suivi.activities.models import Stage
 
         model = Stage
-        fields = ["id", "name", "position", "default_probability", "version"]
+        fields = ["id", "name", "name_fr", "name_en", "name_nl", "position", "default_probability", "version"]
         read_only_fields = fields

@@ -17,7 +17,7 @@ router.register("stages", views.StageViewSet, basename="stage")
 urlpatterns = [
     path("v1/auth/token", views.obtain_token, name="api_token"),
     path("v1/settings", views.CompanySettingsView.as_view(), name="api_settings"),
-    path("v1/settings/", views.CompanySettingsView.as_view(), name="api_settings_slash"),
+    path("v1/settings/", views.CompanySettingsSlashView.as_view(), name="api_settings_slash"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     # Swagger UI: its start-up script is a file (the split view), but it styles itself inline and

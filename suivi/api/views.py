@@ -4,7 +4,7 @@ from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
@@ -386,3 +386,8 @@ class StageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CrmViewSet)
 
     def get_queryset(self):
         return Stage.objects.order_by("position", "id")
+
+
+@extend_schema_view(get=extend_schema(exclude=True), patch=extend_schema(exclude=True))
+class CompanySettingsSlashView(CompanySettingsView):
+    """The same settings at ``/api/v1/settings/`` (documented once, without the slash)."""

@@ -37,7 +37,7 @@ class CompanySettings(models.Model):
     crm_enabled = models.BooleanField(
         _("CRM"),
         default=True,
-        help_text=_("S1 — Switches the CRM on. Off: its menus, screens and API are closed; nothing is deleted."),
+        help_text=_("Switches the CRM on. Off: its menus, screens and API are closed; nothing is deleted."),
     )
     crm_level = models.CharField(
         _("CRM level"),
@@ -45,7 +45,7 @@ class CompanySettings(models.Model):
         choices=CrmLevel.choices,
         default=CrmLevel.BASIC,
         help_text=_(
-            "S2 — M1 is the base CRM. M2 adds the shared agenda with Outlook and CalDAV "
+            "M1 is the base CRM. M2 adds the shared agenda with Outlook and CalDAV "
             "sync, billing of actions and planning."
         ),
     )
@@ -54,18 +54,18 @@ class CompanySettings(models.Model):
         max_length=8,
         choices=ActionFormLayout.choices,
         default=ActionFormLayout.CLASSIC,
-        help_text=_("S4 — Show the parts of the action form on one page, or in separate tabs."),
+        help_text=_("Show the parts of the action form on one page, or in separate tabs."),
     )
     billing_in_main_tab = models.BooleanField(
         _("keep the billing group on the main tab"),
         default=True,
-        help_text=_("S5 — With separate tabs: keep the billing group on the main tab, or give it its own Billing tab."),
+        help_text=_("With separate tabs: keep the billing group on the main tab, or give it its own Billing tab."),
     )
     opportunities_enabled = models.BooleanField(
         _("opportunity management"),
         default=False,
         help_text=_(
-            "S6 — Adds opportunity fields to folders: type, budget, probability, status, "
+            "Adds opportunity fields to folders: type, budget, probability, status, "
             "stage… Off: the fields are hidden, their data kept."
         ),
     )
@@ -75,7 +75,7 @@ class CompanySettings(models.Model):
         choices=SendingMethod.choices,
         default=SendingMethod.SEND,
         help_text=_(
-            "S7 — Default for every user: send e-mails at once, or store them in the "
+            "Default for every user: send e-mails at once, or store them in the "
             "drafts folder of the sender's mailbox. Users and messages can override it."
         ),
     )
@@ -85,14 +85,14 @@ class CompanySettings(models.Model):
         decimal_places=3,
         default=Decimal("1.000"),
         validators=[MinValueValidator(Decimal("0"))],
-        help_text=_("S8 — How long the e-mailing worker waits between two sends. Decimals allowed, 0 or more."),
+        help_text=_("How long the e-mailing worker waits between two sends. Decimals allowed, 0 or more."),
     )
     followed_by_expression = models.TextField(
         _("users expression for “Followed by”"),
         blank=True,
         default="",
         help_text=_(
-            "S9 — Which users the “Followed by” list offers, e.g. "
+            "Which users the “Followed by” list offers, e.g. "
             '<code>is_active = True and groups.name in ("Sales", "Support")</code>. '
             "Empty: every active user."
         ),

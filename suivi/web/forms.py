@@ -102,14 +102,13 @@ class PreferencesForm(SuiviForm):
         label=_("E-mail sending method"),
         required=False,
         choices=[("", _("Company default"))] + list(SendingMethod.choices),
-        help_text=_("S7 — Overrides the company default for your e-mails."),
+        help_text=_("Overrides the company default for your e-mails."),
     )
     send_via_outlook = forms.BooleanField(
         label=_("Send e-mails through Outlook on this device"),
         required=False,
         help_text=_(
-            "S3 — Applies to this browser only: e-mails you write here are handed to "
-            "Outlook instead of being sent by Suivi."
+            "Applies to this browser only: e-mails you write here are handed to Outlook instead of being sent by Suivi."
         ),
     )
 

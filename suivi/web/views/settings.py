@@ -44,7 +44,7 @@ CONFIGURATION = {
             "position",
         ],
     ),
-    "stages": (Stage, ["name", "position", "default_probability"]),
+    "stages": (Stage, ["name_fr", "name_en", "name_nl", "position", "default_probability"]),
 }
 
 
