@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_countries",  # country names in every language (its catalogues)
     "djangoql",  # its completion widget for the search boxes (static files)
     "csp",
     "axes",

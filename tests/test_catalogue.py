@@ -123,3 +123,20 @@ def test_stages_are_named_in_the_users_language(plain_user):
     session["suivi_language"] = "nl"
     session.save()
     assert "<h2>Voorstel</h2>" in client.get("/crm/pipeline/").content.decode()
+
+
+def test_amounts_and_phone_numbers_read_as_people_write_them(plain_user):
+    from decimal import Decimal
+
+    CompanySettings.objects.filter(pk=1).update(opportunities_enabled=True)
+    party = factories.party(plain_user, name="Alpha", phone="081 22 33 44")
+    folder = factories.folder(
+        plain_user, name="Deal", is_opportunity=True, budget=Decimal("433600"), probability=50, followed_by=plain_user
+    )
+    client = french(plain_user)
+    assert "+32 81 22 33 44" in client.get(f"/parties/{party.pk}/").content.decode()
+    page = html.unescape(client.get(f"/crm/folders/{folder.pk}/update/").content.decode())
+    assert "Montant pondéré\u00a0:" in page
+    assert "216\u00a0800,00 EUR" in page or "216\u202f800,00 EUR" in page
+    board = html.unescape(client.get("/crm/pipeline/").content.decode())
+    assert "433,600,00" not in board

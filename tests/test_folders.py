@@ -93,7 +93,7 @@ def test_opportunity_fields_appear_only_with_the_option_and_their_data_is_kept(u
     assert user_client.get("/crm/pipeline/").status_code == 404
     set_options(opportunities_enabled=True)
     page = user_client.get(f"/crm/folders/{folder.pk}/update/").content.decode()
-    assert 'name="budget"' in page and "4000.00 EUR" in page
+    assert 'name="budget"' in page and "4,000.00 EUR" in page
 
 
 def test_a_probability_over_100_is_refused_with_a_precise_message(user_client):

@@ -73,6 +73,8 @@ class PartySerializer(serializers.ModelSerializer):
         fields = super().get_fields()
         for name in ("email", "website"):
             fields[name] = serializers.CharField(required=False, allow_blank=True)
+        # A code or a country's name (Belgique, België, Belgium): the service reads it.
+        fields["country"] = serializers.CharField(required=False, allow_blank=True)
         for name in PARTY_FIELDS:
             field = fields[name]
             if isinstance(field, serializers.CharField):

@@ -7,6 +7,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from suivi.lib.countries import country_choices
+
 
 class CrmLevel(models.TextChoices):
     BASIC = "basic", _("M1 — base CRM")
@@ -31,6 +33,7 @@ class CompanySettings(models.Model):
         _("country"),
         max_length=2,
         default="BE",
+        choices=country_choices,
         help_text=_("Default country for VAT numbers and phone numbers typed without prefix."),
     )
     # --- tab Customers/suppliers: the CRM options of the seed -------------------------------

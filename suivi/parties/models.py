@@ -4,8 +4,10 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from suivi.lib.countries import country_choices
 from suivi.lib.text import fold
 
 LANGUAGES = [("fr", "Français"), ("nl", "Nederlands"), ("en", "English"), ("de", "Deutsch")]
@@ -39,7 +41,7 @@ class Party(models.Model):
     street = models.CharField(_("street"), max_length=200, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=12, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
-    country = models.CharField(_("country"), max_length=2, default="BE")
+    country = models.CharField(_("country"), max_length=2, default="BE", choices=country_choices)
     language = models.CharField(_("language"), max_length=2, choices=LANGUAGES, default="fr")
     categories = models.ManyToManyField(Category, blank=True, verbose_name=_("categories"))
     sales_rep = models.ForeignKey(
@@ -73,6 +75,8 @@ class Party(models.Model):
             models.Index(fields=["archived", "code"], name="party_code_sort"),
             models.Index(fields=["archived", "created_at", "id"], name="party_created_sort"),
             models.Index(fields=["email"], name="party_email"),
+            # The import's duplicate check compares e-mail addresses whatever their case.
+            models.Index(Lower("email"), name="party_email_lower"),
         ]
 
     def __str__(self) -> str:
@@ -131,7 +135,7 @@ class Address(models.Model):
     street = models.CharField(_("street"), max_length=200)
     postal_code = models.CharField(_("postal code"), max_length=12, blank=True)
     city = models.CharField(_("city"), max_length=100)
-    country = models.CharField(_("country"), max_length=2, default="BE")
+    country = models.CharField(_("country"), max_length=2, default="BE", choices=country_choices)
 
     class Meta:
         verbose_name = _("address")

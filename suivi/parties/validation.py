@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.utils.translation import gettext as _
 
+from suivi.lib.countries import country_code
 from suivi.lib.identifiers import InvalidIdentifier, normalise_phone, parse_vat
 
 from .models import Contact, Party
@@ -77,7 +78,12 @@ def clean_party(
     if "name" in values and not values["name"]:
         errors["name"] = _("A party needs a name.")
     if "country" in values:
-        values["country"] = (values["country"] or default_country).upper()
+        typed = values["country"] or default_country
+        values["country"] = country_code(typed) or typed
+        if not country_code(typed):
+            errors["country"] = _("“%(value)s” is not a country. Type its name or its code, e.g. Belgique or BE.") % {
+                "value": typed
+            }
     country = values.get("country") or (instance.country if instance else default_country)
     if values.get("vat_number"):
         try:
