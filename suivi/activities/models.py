@@ -253,6 +253,9 @@ class Action(models.Model):
             models.Index(fields=["party", "-when", "-id"], name="action_party_when"),
             models.Index(fields=["followed_by", "status", "-when"], name="action_follower"),
             models.Index(fields=["folder", "-when"], name="action_folder"),
+            # Sorts of the action list that page without reading every row.
+            models.Index(fields=["subject", "id"], name="action_subject"),
+            models.Index(fields=["status", "-when", "-id"], name="action_status_when"),
         ]
 
     def __str__(self) -> str:

@@ -100,15 +100,22 @@ def measure(database: str, rounds: int) -> list[dict]:
         "transports w",
     ]
     sorts = ["name", "-name", "code", "-code", "city", "-city", "created", "-created"]
+    me = User.objects.get(username="admin").pk
+    action_sorts = ["subject", "-subject", "status", "-status", "party", "type", "followed_by", "when"]
+    action_words = ["relance", "namur", "dupont", "visite chantier", "garage", "devis", "peeters", "zzzz"]
     pages = Party.objects.filter(archived=False).count() // 50
     operations = {
         "party type-ahead": lambda: f"/parties/typeahead/?q={rng.choice(words)}",
         "party list, page 1, any sort": lambda: f"/parties/?sort={rng.choice(sorts)}",
         "party list, deep page, any sort": lambda: f"/parties/?sort={rng.choice(sorts)}&page={rng.randrange(2, pages)}",
         "party list, search + filter": lambda: f"/parties/?q={rng.choice(words)}&kind=customer",
-        "action list, first page": lambda: "/crm/actions/",
-        "action list, page 1,000 (keyset)": lambda: f"/crm/actions/?after={page_1000}",
-        "action list, one follower": lambda: f"/crm/actions/?followed_by={follower}",
+        "home page": lambda: "/",
+        "action list, first page, counted": lambda: "/crm/actions/?sort=-when",
+        "action list, page 1,000 (keyset)": lambda: f"/crm/actions/?sort=-when&after={page_1000}",
+        "action list, one follower": lambda: f"/crm/actions/?sort=-when&followed_by={follower}",
+        "action list, my open actions (default)": lambda: f"/crm/actions/?followed_by={me}&status=todo&sort=when",
+        "action list, sorted by a column": lambda: f"/crm/actions/?sort={rng.choice(action_sorts)}",
+        "action search, plain words": lambda: f"/crm/actions/?sort=-when&query={rng.choice(action_words)}",
         "party page with its timeline": lambda: f"/parties/{rng.choice(party_ids)}/",
         "pipeline board (5,000 open)": lambda: "/crm/pipeline/",
     }
