@@ -14,13 +14,13 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from suivi.accounts.models import Role
+from suivi.accounts.models import Role, User
 from suivi.activities.models import Action, ActionType, Folder, Stage
 from suivi.core.models import CompanySettings
 from suivi.parties.models import Party
 
 from . import factories
-from .conftest import make_user
+from .conftest import PASSWORD, make_user
 
 L = "login"
 ROLES = ("anonymous", "other", "owner", "manager", "admin")
@@ -49,7 +49,15 @@ def world(db):
         followed_by=owner,
     )
     secret = factories.action(owner, subject="Secret plan", party=party, folder=folder, private=True)
-    return {"users": users, "party": party, "contact": contact, "folder": folder, "deal": deal, "secret": secret}
+    return {
+        "users": users,
+        "party": party,
+        "contact": contact,
+        "folder": folder,
+        "deal": deal,
+        "secret": secret,
+        "target": users["owner"],  # the user the *Users* screen changes
+    }
 
 
 def action_form(w, user):
@@ -102,6 +110,8 @@ FOLDER_WRITE = {"anonymous": L, "other": 403, "owner": 302, "manager": 302, "adm
 MANAGERS = {"anonymous": L, "other": 403, "owner": 403, "manager": 302, "admin": 302}
 MANAGERS_READ = {"anonymous": L, "other": 403, "owner": 403, "manager": 200, "admin": 200}
 ADMINS = {"anonymous": L, "other": 403, "owner": 403, "manager": 403, "admin": 302}
+ADMINS_READ = {"anonymous": L, "other": 403, "owner": 403, "manager": 403, "admin": 200}
+PUBLIC = {"anonymous": 200, "other": 200, "owner": 200, "manager": 200, "admin": 200}
 
 API_ALL = {"anonymous": 401, "other": 200, "owner": 200, "manager": 200, "admin": 200}
 API_CREATED = {"anonymous": 401, "other": 201, "owner": 201, "manager": 201, "admin": 201}
@@ -215,6 +225,49 @@ PAGES = [
         ADMINS,
         None,
     ),
+    ("users", "get", "/settings/users/", None, ADMINS_READ, None),
+    ("new user form", "get", "/settings/users/new/", None, ADMINS_READ, None),
+    (
+        "create user",
+        "post",
+        "/settings/users/new/",
+        lambda w, u: {
+            "username": "newbie",
+            "role": "user",
+            "how": "password",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+        ADMINS,
+        None,
+    ),
+    ("user form", "get", "/settings/users/{target}/", None, ADMINS_READ, None),
+    (
+        "change role",
+        "post",
+        "/settings/users/{target}/",
+        lambda w, u: {"role": "admin", "version": User.objects.get(pk=w["target"].pk).version},
+        ADMINS,
+        "target",
+    ),
+    ("deactivate user", "post", "/settings/users/{target}/active/", lambda w, u: {"active": "0"}, ADMINS, "target"),
+    (
+        "set a user's password",
+        "post",
+        "/settings/users/{target}/password/",
+        lambda w, u: {"password1": "another long passphrase", "password2": "another long passphrase"},
+        ADMINS,
+        "target",
+    ),
+    (
+        "send a password link",
+        "post",
+        "/settings/users/{target}/password/",
+        lambda w, u: {"send_link": "1"},
+        ADMINS,
+        "target",
+    ),
+    ("password link (expired)", "get", "/password/set/MQ/expired-token/", None, PUBLIC, None),
     ("preferences", "get", "/preferences/", None, ALL, None),
     ("password form", "get", "/password/", None, ALL, None),
 ]
@@ -298,7 +351,7 @@ API = [
     ),
 ]
 
-MODELS = {"secret": Action, "folder": Folder, "deal": Folder, "party": Party}
+MODELS = {"secret": Action, "folder": Folder, "deal": Folder, "party": Party, "target": User}
 
 
 def _url(template, w):

@@ -29,6 +29,8 @@ class User(AbstractUser):
         default="",
         help_text=_("Leave empty to follow the company default."),
     )
+    # Optimistic locking of role and groups changes (accounts.services.update_user).
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         verbose_name = _("user")

@@ -1,15 +1,38 @@
 """Permission-checked reads of users and preferences."""
 
 from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
 
+from suivi.core.errors import PermissionDenied
 from suivi.core.followed_by import users_selected_by
 from suivi.core.models import CompanySettings, SendingMethod
+from suivi.lib.ids import parse_id
 
 from .models import DevicePreference, User
 
 
 def visible_users(viewer: User) -> QuerySet[User]:
     return User.objects.all().order_by("first_name", "last_name", "username")
+
+
+def users_for_administration(viewer: User) -> QuerySet[User]:
+    """Every user with their groups, for the *Users* screen of administrators."""
+    if not (viewer and viewer.is_authenticated and viewer.is_administrator):
+        raise PermissionDenied(_("Only administrators may manage users."))
+    return User.objects.prefetch_related("groups").order_by("first_name", "last_name", "username")
+
+
+def access_user(viewer: User, user_id) -> User:
+    """The user ``user_id`` for an administrator to manage; 403 for others, 404 if unknown."""
+    if not (viewer and viewer.is_authenticated and viewer.is_administrator):
+        raise PermissionDenied(_("Only administrators may manage users."))
+    if (pk := parse_id(user_id)) is None:
+        raise Http404
+    try:
+        return User.objects.prefetch_related("groups").get(pk=pk)
+    except User.DoesNotExist as e:
+        raise Http404 from e
 
 
 def followed_by_choices(settings_obj: CompanySettings, *, keep: User | None = None) -> QuerySet:

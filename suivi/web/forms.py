@@ -337,3 +337,69 @@ def configuration_formset(model, fields, data=None):
         formfield_callback=_colour_checked,
     )
     return formset_class(data, queryset=model.objects.all())
+
+
+class UserForm(SuiviModelForm):
+    """*Users* screen: a user's names, e-mail, role and groups (the service checks who may)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "email", "role", "groups"]
+        widgets = {"groups": forms.SelectMultiple(attrs={"size": 5})}
+
+
+class NewUserForm(UserForm):
+    """A new user: given a password now, or invited by e-mail to choose one."""
+
+    how = forms.ChoiceField(
+        label=_("Password"),
+        choices=[("invite", _("Send an invitation by e-mail")), ("password", _("Set a password now"))],
+        widget=forms.RadioSelect,
+        initial="invite",
+    )
+    password1 = forms.CharField(label=_("New password"), required=False, widget=forms.PasswordInput)
+    password2 = forms.CharField(label=_("New password again"), required=False, widget=forms.PasswordInput)
+
+    class Meta(UserForm.Meta):
+        fields = ["username", *UserForm.Meta.fields]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("how") == "invite" and not data.get("email"):
+            self.add_error("email", _("An invitation needs an e-mail address."))
+        if data.get("how") == "password":
+            _check_new_password(self, data, User(username=data.get("username") or ""))
+        return data
+
+
+class SetPasswordForm(SuiviForm):
+    """A new password, typed twice and checked by Django's password validators."""
+
+    password1 = forms.CharField(label=_("New password"), widget=forms.PasswordInput)
+    password2 = forms.CharField(label=_("New password again"), widget=forms.PasswordInput)
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        _check_new_password(self, data, self.user)
+        return data
+
+
+def _check_new_password(form, data, user) -> None:
+    from django.contrib.auth import password_validation
+
+    first, second = data.get("password1"), data.get("password2")
+    if not first:
+        form.add_error("password1", _("Type the new password."))
+    elif first != second:
+        form.add_error("password2", _("The two passwords differ."))
+    else:
+        try:
+            password_validation.validate_password(first, user)
+        except forms.ValidationError as e:
+            form.add_error("password1", e)

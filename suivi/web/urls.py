@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .gating import crm_gate, gated, opportunities_gate
-from .views import actions, auth, contacts, folders, imports, pages, parties, settings
+from .views import actions, auth, contacts, folders, imports, pages, parties, settings, users
 
 # Every CRM page is declared here, behind login and the CRM gate (S1): a new one cannot forget it.
 crm_patterns = [
@@ -37,6 +37,12 @@ urlpatterns = [
     path("preferences/", settings.preferences, name="preferences"),
     path("language/", settings.set_language, name="set_language"),
     path("settings/", settings.company_settings_page, name="company_settings_default"),
+    path("settings/users/", users.user_list, name="user_list"),
+    path("settings/users/new/", users.user_create, name="user_create"),
+    path("settings/users/<int:pk>/", users.user_edit, name="user_edit"),
+    path("settings/users/<int:pk>/active/", users.user_active, name="user_active"),
+    path("settings/users/<int:pk>/password/", users.user_password, name="user_password"),
+    path("password/set/<uidb64>/<token>/", users.SetPasswordView.as_view(), name="set_password"),
     path("settings/<slug:tab>/", settings.company_settings_page, name="company_settings"),
     path("crm/", include(gated(crm_patterns, crm_gate))),
     path("crm/", include(gated(opportunity_patterns, opportunities_gate))),
