@@ -151,7 +151,7 @@ def test_the_last_administrator_cannot_demote_or_deactivate_themselves(admin_cli
     # With a second administrator, the first may step down.
     make_user("bea", Role.ADMINISTRATOR)
     stepped = admin_client.post(f"/settings/users/{admin_user.pk}/", {"role": Role.USER, "version": admin_user.version})
-    assert stepped.status_code == 302
+    assert stepped.status_code == 302 and stepped["Location"] == "/"
     admin_user.refresh_from_db()
     assert admin_user.role == Role.USER
 
@@ -200,3 +200,17 @@ def test_no_page_links_to_the_django_admin(admin_client, admin_user, plain_user)
     for template in root.rglob("templates/**/*.html"):
         text = template.read_text()
         assert "/admin/" not in text and "admin:index" not in text, template
+
+
+def test_a_password_link_expires_after_password_reset_timeout(
+    admin_client, plain_user, settings, django_capture_on_commit_callbacks
+):
+    plain_user.email = "paul@example.com"
+    plain_user.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(f"/settings/users/{plain_user.pk}/password/", {"send_link": "1"})
+    assert f"{settings.PASSWORD_RESET_TIMEOUT // 3600} hours" in mail.outbox[0].body
+    link = LINK.search(mail.outbox[0].body).group(1)
+    settings.PASSWORD_RESET_TIMEOUT = -1  # the link is now older than the timeout
+    page = Client().get(link, follow=True)
+    assert b'name="password1"' not in page.content and b"no longer valid" in page.content

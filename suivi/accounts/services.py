@@ -170,7 +170,8 @@ def send_password_link(*, acting_user: User, user: User, base_url: str, invitati
         raise InvalidInput({"is_active": _("This user is deactivated: reactivate them first.")})
     link = _password_link(user, base_url)
     audit.record(acting_user, "invite" if invitation else "send_password_link", user, {"email": [None, user.email]})
-    transaction.on_commit(lambda: _mail_password_link(user, link, invitation=invitation))
+    # robust: a mail server that is down is logged; the user exists and the link can be sent again.
+    transaction.on_commit(lambda: _mail_password_link(user, link, invitation=invitation), robust=True)
 
 
 @transaction.atomic

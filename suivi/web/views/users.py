@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from suivi.accounts import services as account_services
-from suivi.accounts.models import User
+from suivi.accounts.models import Role, User
 from suivi.accounts.queries import access_user, users_for_administration
 from suivi.core.errors import PermissionDenied, SuiviError
 
@@ -104,6 +104,8 @@ def user_edit(request, pk):
                 status = show_on_form(form, e)
             else:
                 messages.success(request, _("%(user)s was saved.") % {"user": user})
+                if user.pk == request.user.pk and data["role"] != Role.ADMINISTRATOR:
+                    return redirect("home")  # they stepped down: the Users screen is no longer theirs
                 return redirect("user_list")
         else:
             status = 400
