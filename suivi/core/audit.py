@@ -56,6 +56,8 @@ VERBS = {
     "upload": pgettext_lazy("history", "uploaded"),
     "change_password": pgettext_lazy("history", "changed the password"),
     "update_preferences": pgettext_lazy("history", "changed the preferences"),
+    "invite": pgettext_lazy("history", "invited"),
+    "send_password_link": pgettext_lazy("history", "sent a password link"),
 }
 # Keys of ``changes`` that are not fields of the model.
 OTHER_KEYS = {
