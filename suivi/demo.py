@@ -349,7 +349,10 @@ def load(size: str = "standard", seed: int = 7, stdout=None) -> str | None:
     """Fill the database (idempotent: parties already there are kept, missing ones added)."""
     rng = random.Random(seed)
     target = SIZES[size]
-    CompanySettings.objects.get_or_create(pk=1, defaults={"company_name": "Demo SRL"})
+    # The demo company shows every feature: opportunities (S6) and level M2 (billing of actions).
+    CompanySettings.objects.get_or_create(
+        pk=1, defaults={"company_name": "Demo SRL", "opportunities_enabled": True, "crm_level": "full"}
+    )
     users, password = ensure_users(target.users)
     categories = [Category.objects.get_or_create(name=n, defaults={"colour": c})[0] for n, c in CATEGORIES]
     existing = Party.objects.filter(code__startswith="C").count()

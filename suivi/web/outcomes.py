@@ -36,5 +36,8 @@ def after_command(request, error: SuiviError | None, back_url: str):
             messages.error(request, error.message)
         return redirect(back_url)
     return render(
-        request, "web/refused.html", {"message": error.message, "back_url": back_url}, status=status_of(error)
+        request,
+        "web/refused.html",
+        {"message": error.message, "back_url": back_url, "forbidden": status_of(error) == 403},
+        status=status_of(error),
     )

@@ -20,7 +20,12 @@ from .settings import TABS
 
 
 def _refused(request, error: SuiviError):
-    return render(request, "web/refused.html", {"message": error.message}, status=status_of(error))
+    return render(
+        request,
+        "web/refused.html",
+        {"message": error.message, "forbidden": status_of(error) == 403},
+        status=status_of(error),
+    )
 
 
 def _context(**values):
