@@ -107,3 +107,36 @@ def test_the_settings_answer_with_and_without_the_trailing_slash(plain_user):
     client = token_client(plain_user)
     assert client.get("/api/v1/settings").status_code == 200
     assert client.get("/api/v1/settings/").status_code == 200
+
+
+def test_the_api_and_the_forms_give_the_same_message_for_the_same_fault(plain_user, user_client):
+    client = token_client(plain_user)
+    cases = [
+        (
+            "/api/v1/parties/",
+            {"city": "Namur"},
+            "/parties/new/",
+            {"city": "Namur", "country": "BE", "language": "fr"},
+            "name",
+        ),
+        (
+            "/api/v1/contacts/",
+            {"first_name": "Jan"},
+            "/contacts/new/",
+            {"first_name": "Jan", "language": "fr"},
+            "last_name",
+        ),
+        (
+            "/api/v1/actions/",
+            {"action_type": factories.action_type().pk},
+            "/crm/actions/new/",
+            {"action_type": factories.action_type().pk, "priority": 2, "status": "todo", "followed_by": plain_user.pk},
+            "subject",
+        ),
+    ]
+    for api_url, api_body, page_url, form, field in cases:
+        api = client.post(api_url, api_body, format="json")
+        assert api.status_code == 400, (api_url, api.json())
+        message = api.json()["errors"][field]
+        page = user_client.post(page_url, form)
+        assert page.status_code == 400 and message in page.content.decode(), (page_url, message)

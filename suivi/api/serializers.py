@@ -67,7 +67,8 @@ class PartySerializer(serializers.ModelSerializer):
         fields = ["id", *PARTY_FIELDS, "categories", "sales_rep", "archived", "created_at", "updated_at", "version"]
         read_only_fields = ["archived", "created_at", "updated_at"]
         extra_kwargs = {name: {"validators": [], "required": False} for name in PARTY_FIELDS}
-        extra_kwargs["name"] = {"required": True, "validators": []}
+        # A missing name is refused by the service, with the same message as the form's.
+        extra_kwargs["name"] = {"required": False, "allow_blank": True, "validators": []}
 
     def get_fields(self):
         fields = super().get_fields()
@@ -124,6 +125,8 @@ class ContactSerializer(serializers.ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         fields["email"] = serializers.CharField(required=False, allow_blank=True)
+        # A missing last name is refused by the service, with the same message as the form's.
+        fields["last_name"] = serializers.CharField(required=False, allow_blank=True, max_length=None)
         return fields
 
 
@@ -192,7 +195,7 @@ class ActionSerializer(GatedFields, serializers.ModelSerializer):
         ]
         read_only_fields = ["status", "created_by", "created_at", "updated_at"]
         extra_kwargs = {
-            "subject": {"validators": []},
+            "subject": {"validators": [], "required": False, "allow_blank": True},
             "followed_by": {"required": False, "help_text": "Defaults to the user making the request."},
         }
 

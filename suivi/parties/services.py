@@ -55,7 +55,7 @@ def _country(default_country: str | None) -> str:
 
 @transaction.atomic
 def create_party(*, acting_user, values: dict[str, Any], categories=(), default_country: str | None = None) -> Party:
-    values, errors = clean_party(values, default_country=_country(default_country))
+    values, errors = clean_party({"name": "", **values}, default_country=_country(default_country))
     if errors:
         raise InvalidValues(errors)
     if not values.get("code"):
@@ -120,7 +120,7 @@ def create_contact(
     function: str = "",
     default_country: str | None = None,
 ) -> Contact:
-    values, errors = clean_contact(values, default_country=_country(default_country))
+    values, errors = clean_contact({"last_name": "", **values}, default_country=_country(default_country))
     if errors:
         raise InvalidValues(errors)
     contact = Contact(**values)
