@@ -28,6 +28,20 @@ class ActionType(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
 
+    # What an administrator sets on the settings screen (and the API shows).
+    EDITABLE = (
+        "name_fr",
+        "name_en",
+        "name_nl",
+        "colour",
+        "icon",
+        "default_duration",
+        "billable_by_default",
+        "is_calendar_item",
+        "active",
+        "position",
+    )
+
     class Meta:
         verbose_name = _("action type")
         verbose_name_plural = _("action types")
@@ -55,6 +69,8 @@ class Stage(models.Model):
     )
 
     version = models.PositiveIntegerField(default=1)
+
+    EDITABLE = ("name_fr", "name_en", "name_nl", "position", "default_probability")
 
     class Meta:
         verbose_name = _("stage")

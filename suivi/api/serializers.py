@@ -2,6 +2,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from suivi.accounts.models import User
+from suivi.activities.services import OPPORTUNITY_FIELDS
 from suivi.core.models import CompanySettings
 from suivi.core.services import EDITABLE_SETTINGS
 from suivi.lib.colours import validate_colour
@@ -233,19 +234,7 @@ class FolderSerializer(GatedFields, serializers.ModelSerializer):
         read_only_fields = ["archived", "status"]
         extra_kwargs = {"probability": {"max_value": None, "min_value": None}}
 
-    gated_fields = (
-        "is_opportunity",
-        "opportunity_type",
-        "budget",
-        "currency",
-        "probability",
-        "status",
-        "stage",
-        "expected_close",
-        "source",
-        "lost_reason",
-        "weighted_amount",
-    )
+    gated_fields = (*OPPORTUNITY_FIELDS, "weighted_amount")
 
 
 class ActionTypeSerializer(serializers.ModelSerializer):
@@ -253,20 +242,7 @@ class ActionTypeSerializer(serializers.ModelSerializer):
         from suivi.activities.models import ActionType
 
         model = ActionType
-        fields = [
-            "id",
-            "name_fr",
-            "name_en",
-            "name_nl",
-            "colour",
-            "icon",
-            "default_duration",
-            "billable_by_default",
-            "is_calendar_item",
-            "active",
-            "position",
-            "version",
-        ]
+        fields = ["id", *ActionType.EDITABLE, "version"]
         read_only_fields = fields
 
 
@@ -275,5 +251,5 @@ class StageSerializer(serializers.ModelSerializer):
         from suivi.activities.models import Stage
 
         model = Stage
-        fields = ["id", "name", "name_fr", "name_en", "name_nl", "position", "default_probability", "version"]
+        fields = ["id", "name", *Stage.EDITABLE, "version"]
         read_only_fields = fields

@@ -29,22 +29,8 @@ TABS = {
     "stages": (gettext_lazy("Pipeline stages"), None),
 }
 CONFIGURATION = {
-    "action-types": (
-        ActionType,
-        [
-            "name_fr",
-            "name_en",
-            "name_nl",
-            "colour",
-            "icon",
-            "default_duration",
-            "billable_by_default",
-            "is_calendar_item",
-            "active",
-            "position",
-        ],
-    ),
-    "stages": (Stage, ["name_fr", "name_en", "name_nl", "position", "default_probability"]),
+    "action-types": (ActionType, list(ActionType.EDITABLE)),
+    "stages": (Stage, list(Stage.EDITABLE)),
 }
 
 
