@@ -63,22 +63,58 @@ ENCODINGS = [("utf-8", "UTF-8"), ("windows-1252", "Windows-1252 (Excel)"), ("iso
 
 # Import field → label and the column headers (folded) that map to it by default.
 FIELDS: dict[str, tuple[Any, tuple[str, ...]]] = {
-    "code": (gettext_lazy("code"), ("code", "ref", "reference", "referentie")),
-    "name": (gettext_lazy("name"), ("name", "nom", "naam", "company", "societe", "raison sociale", "bedrijf")),
+    "code": (gettext_lazy("code"), ("code", "ref", "reference", "referentie", "code client", "klantcode")),
+    "name": (
+        gettext_lazy("name"),
+        (
+            "name",
+            "nom",
+            "naam",
+            "company",
+            "company name",
+            "societe",
+            "raison sociale",
+            "denomination",
+            "bedrijf",
+            "bedrijfsnaam",
+        ),
+    ),
     "kind": (gettext_lazy("kind (customer, supplier, prospect)"), ("kind", "type", "soort")),
     "vat_number": (
         gettext_lazy("VAT number"),
-        ("vat", "vat number", "tva", "n tva", "btw", "btw nummer", "vat_number"),
+        (
+            "vat",
+            "vat number",
+            "vat no",
+            "vat id",
+            "tva",
+            "n tva",
+            "no tva",
+            "numero tva",
+            "numero de tva",
+            "tva intracommunautaire",
+            "btw",
+            "btw nummer",
+            "btw nr",
+            "btw number",
+            "ondernemingsnummer",
+        ),
     ),
-    "email": (gettext_lazy("e-mail"), ("email", "e-mail", "mail", "courriel")),
-    "phone": (gettext_lazy("phone"), ("phone", "telephone", "tel", "telefoon")),
+    "email": (
+        gettext_lazy("e-mail"),
+        ("email", "e mail", "mail", "courriel", "adresse e mail", "email address", "e mailadres"),
+    ),
+    "phone": (gettext_lazy("phone"), ("phone", "phone number", "telephone", "tel", "telefoon", "telefoonnummer")),
     "website": (gettext_lazy("website"), ("website", "site", "site web", "web")),
     "street": (gettext_lazy("street"), ("street", "address", "adresse", "rue", "straat", "adres")),
     "postal_code": (
         gettext_lazy("postal code"),
-        ("postal code", "zip", "code postal", "cp", "postcode", "postal_code"),
+        ("postal code", "zip", "zip code", "code postal", "cp", "npa", "postcode", "post code"),
     ),
-    "city": (gettext_lazy("city"), ("city", "ville", "localite", "gemeente", "stad")),
+    "city": (
+        gettext_lazy("city"),
+        ("city", "town", "ville", "localite", "commune", "gemeente", "stad", "plaats", "woonplaats"),
+    ),
     "country": (gettext_lazy("country"), ("country", "pays", "land")),
     "contact_first_name": (
         gettext_lazy("contact first name"),
@@ -90,7 +126,10 @@ FIELDS: dict[str, tuple[Any, tuple[str, ...]]] = {
     ),
     "contact_email": (gettext_lazy("contact e-mail"), ("contact email", "contact_email")),
     "contact_function": (gettext_lazy("contact function"), ("function", "fonction", "functie", "contact_function")),
+    "categories": (gettext_lazy("categories"), ("categories", "category", "categorie", "categorieen", "categorie s")),
 }
+# Fields compared and written when a row updates an existing party (the kind is three flags).
+UPDATED_FIELDS = ("code", "name", "vat_number", "email", "phone", "website", "street", "postal_code", "city", "country")
 REQUIRED = ("name",)
 PARTY_FIELDS = ("code", "name", "vat_number", "email", "phone", "website", "street", "postal_code", "city", "country")
 KINDS = {
@@ -126,6 +165,13 @@ class Report:
     rejected: list[dict[str, Any]] = field(default_factory=list)  # {line, reason}, the first ones
     created: int = 0
     rejected_count: int = 0
+    # Update mode: rows that create a party, change one (the first ones listed with their
+    # changes: {line, party, changes: [[field, old, new]]}), or find it as it is.
+    to_create: int = 0
+    to_update: int = 0
+    unchanged: int = 0
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    updated: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +179,11 @@ class Report:
             "rejected": self.rejected,
             "created": self.created,
             "rejected_count": self.rejected_count,
+            "to_create": self.to_create,
+            "to_update": self.to_update,
+            "unchanged": self.unchanged,
+            "updates": self.updates,
+            "updated": self.updated,
         }
 
 
@@ -484,16 +535,39 @@ def inspect(file: IO[bytes], filename: str, encoding: str) -> tuple[list[str], l
     return [_cut(h, 100) for h in headers], preview
 
 
+def _header_key(text: str) -> str:
+    """A column name compared without case, accents or punctuation: ``N° TVA`` → ``n tva``."""
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", fold(text)).split())
+
+
+def _names_of(name: str) -> set[str]:
+    """The header keys that map to the field ``name``: its synonyms, and its label in each language
+    (so that Suivi's own export, whatever its language, maps back without help)."""
+    from django.utils import translation
+
+    label, synonyms = FIELDS[name]
+    keys = {_header_key(s) for s in synonyms} | {_header_key(name)}
+    labels = [label]
+    if name == "kind":
+        labels.append(gettext_lazy("kind"))
+    elif name in PARTY_FIELDS:
+        labels.append(Party._meta.get_field(name).verbose_name)
+    for language in ("fr", "nl", "en"):
+        with translation.override(language):
+            keys |= {_header_key(str(text)) for text in labels}
+    return keys
+
+
 def guess_mapping(headers: list[str]) -> dict[str, int]:
     """Field → column index, guessed from the column names."""
-    folded = [fold(h).replace("_", " ").strip() for h in headers]
+    keys = [_header_key(h) for h in headers]
     mapping: dict[str, int] = {}
-    for name, (_label, synonyms) in FIELDS.items():
-        for index, header in enumerate(folded):
-            if header in synonyms or header == name.replace("_", " "):
-                if index not in mapping.values():
-                    mapping[name] = index
-                    break
+    for name in FIELDS:
+        names = _names_of(name)
+        for index, header in enumerate(keys):
+            if header in names and index not in mapping.values():
+                mapping[name] = index
+                break
     return mapping
 
 
@@ -519,6 +593,15 @@ class Row:
     party: dict[str, Any]
     contact: dict[str, Any] | None
     function: str
+    categories: list[int] = field(default_factory=list)
+    existing: Party | None = None  # update mode: the party this row updates
+    changes: dict[str, Any] = field(default_factory=dict)  # field → new value
+
+
+def _categories() -> dict[str, int]:
+    from .models import Category
+
+    return {name.casefold(): pk for pk, name in Category.objects.values_list("pk", "name")}
 
 
 def _owners(field: str, keys: set[str], *, any_case: bool = False, **extra) -> dict[str, Party]:
@@ -566,16 +649,18 @@ class Checker:
     are found across chunks. ``prepare`` checks each row on its own (no database); ``settle``
     checks duplicates against the database (a few batched queries a chunk) and within the file."""
 
-    def __init__(self, default_country: str):
+    def __init__(self, default_country: str, update: bool = False):
         self.default_country = default_country
+        self.update = update
         self.seen: dict[tuple[str, str], int] = {}
         self.report = Report()
+        self.category_ids = _categories()
 
     def prepare(self, rows: Iterable[tuple[int, dict[str, str]]]) -> list[_Checked]:
         country = self.default_country
         checked = []
         for line, cell in rows:
-            party = {k: cell[k] for k in PARTY_FIELDS if k in cell}
+            party: dict[str, Any] = {k: cell[k] for k in PARTY_FIELDS if k in cell}
             party.setdefault("country", country)
             flags = {flag: False for flag in ("is_customer", "is_supplier", "is_prospect")}
             kind_problem = None
@@ -609,22 +694,53 @@ class Checker:
         codes = _owners("code", keys("code"))
         vats = _owners("vat_number", keys("vat_number"), archived=False)
         emails = _owners("email", keys("email", any_case=True), any_case=True, archived=False)
+        matches: dict[int, Party] = {}
+        if self.update:
+            # Matched by code, then VAT number, then e-mail; read whole (and locked, when applying).
+            for c in checked:
+                found = (
+                    codes.get(c.values.get("code") or "")
+                    or vats.get(c.values.get("vat_number") or "")
+                    or emails.get((c.values.get("email") or "").casefold())
+                )
+                if found is not None:
+                    matches[c.line] = found
+            ids = {p.pk for p in matches.values()}
+            query = Party.objects.filter(pk__in=ids).prefetch_related("categories")
+            if connection.in_atomic_block:
+                query = query.select_for_update(of=("self",)) if connection.vendor == "postgresql" else query
+            full = {p.pk: p for p in query}
+            matches = {line: full[p.pk] for line, p in matches.items() if p.pk in full}
         accepted: list[Row] = []
         for c in checked:
             values, errors = c.values, dict(c.errors)
             reasons = []
             if c.kind_problem:
                 reasons.append(_("unknown kind “%(kind)s” (customer, supplier or prospect)") % {"kind": c.kind_problem})
-            if values.get("code") and values["code"] in codes:
+            category_ids = []
+            for name in [n.strip() for n in c.cell.get("categories", "").split(",") if n.strip()]:
+                if name.casefold() in self.category_ids:
+                    category_ids.append(self.category_ids[name.casefold()])
+                else:
+                    reasons.append(_("unknown category “%(category)s”") % {"category": name})
+            existing = matches.get(c.line)
+            own = existing.pk if existing is not None else None  # its own values are no duplicates
+
+            def owner(found: dict[str, Party], key: str, own: int | None = own) -> Party | None:
+                party = found.get(key)
+                return party if party is not None and party.pk != own else None
+
+            if values.get("code") and owner(codes, values["code"]):
                 reasons.append(_("duplicate: the code %(code)s already exists") % {"code": values["code"]})
                 values = {k: v for k, v in values.items() if k != "code"}
             if values.get("vat_number") and "vat_number" not in errors:
-                errors.update(duplicate_errors(values, code_owner=None, vat_owner=vats.get(values["vat_number"])))
+                errors.update(duplicate_errors(values, code_owner=None, vat_owner=owner(vats, values["vat_number"])))
             reasons += [f"{FIELDS.get(k, (k,))[0]}: {v}" for k, v in errors.items()]
-            if values.get("email") and "email" not in errors and values["email"].casefold() in emails:
+            email_owner = owner(emails, (values.get("email") or "").casefold())
+            if values.get("email") and "email" not in errors and email_owner is not None:
                 reasons.append(
                     _("duplicate: the e-mail %(email)s belongs to %(party)s")
-                    % {"email": values["email"], "party": emails[values["email"].casefold()].name}
+                    % {"email": values["email"], "party": email_owner.name}
                 )
             for key in ("code", "vat_number", "email"):
                 if values.get(key) and key not in errors:
@@ -643,8 +759,61 @@ class Checker:
                     self.report.rejected.append({"line": c.line, "reason": _cut("; ".join(map(str, reasons)), 500)})
             else:
                 self.report.accepted += 1
-                accepted.append(Row(c.line, values, c.contact, c.cell.get("contact_function", "")))
+                row = Row(c.line, values, c.contact, c.cell.get("contact_function", ""), category_ids, existing)
+                if existing is not None:
+                    row.changes = _changes(existing, values, c.cell, category_ids)
+                    if row.changes:
+                        self.report.to_update += 1
+                        if len(self.report.updates) < REJECTED_KEPT:
+                            self.report.updates.append(
+                                {
+                                    "line": c.line,
+                                    "party": _cut(f"{existing.code} {existing.name}", 100),
+                                    "changes": _described(existing, row.changes),
+                                }
+                            )
+                    else:
+                        self.report.unchanged += 1
+                else:
+                    self.report.to_create += 1
+                accepted.append(row)
         return accepted
+
+
+def _changes(existing: Party, values: dict[str, Any], cell: dict[str, str], category_ids: list[int]) -> dict[str, Any]:
+    """What a row changes in ``existing``: only the columns the file maps (an absent column, or
+    the kind and country that default when empty, change nothing)."""
+    changes: dict[str, Any] = {}
+    for name in UPDATED_FIELDS:
+        if name in cell and (name != "code" or values.get("code")) and values.get(name, "") != getattr(existing, name):
+            changes[name] = values.get(name, "")
+    if "kind" in cell and cell["kind"].strip():
+        for flag in ("is_customer", "is_supplier", "is_prospect"):
+            if values[flag] != getattr(existing, flag):
+                changes[flag] = values[flag]
+    if "categories" in cell and sorted(category_ids) != sorted(c.pk for c in existing.categories.all()):
+        changes["categories"] = sorted(category_ids)
+    return changes
+
+
+def _described(existing: Party, changes: dict[str, Any]) -> list[list[str]]:
+    """[field, old, new] of each change, in words."""
+    from .models import Category
+
+    out = []
+    names = dict(Category.objects.filter(pk__in=changes.get("categories", [])).values_list("pk", "name"))
+    for name, new in changes.items():
+        if name == "categories":
+            old = ", ".join(c.name for c in existing.categories.all())
+            out.append([str(_("categories")), old, ", ".join(names.get(pk, "") for pk in new)])
+            continue
+        label = str(getattr(Party._meta.get_field(name), "verbose_name", name))
+        old_value = getattr(existing, name)
+        if isinstance(new, bool):
+            out.append([label, _("yes") if old_value else _("no"), _("yes") if new else _("no")])
+        else:
+            out.append([label, _cut(str(old_value)), _cut(str(new))])
+    return out
 
 
 def _chunks(items: Iterable) -> Iterator[list]:
@@ -663,10 +832,12 @@ def dry_run_rows(
     default_country: str = "BE",
     stage: IO[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    update: bool = False,
 ) -> Report:
     """Check mapped rows; write each row's own check (``Checker.prepare``: pure, no database) to
-    ``stage``, one JSON line each, for the import, which checks them against the database again."""
-    checker = Checker(default_country)
+    ``stage``, one JSON line each, for the import, which checks them against the database again.
+    ``update``: rows that match an existing party (by code, then VAT number, then e-mail) update it."""
+    checker = Checker(default_country, update)
     done = 0
     for chunk in _chunks(rows):
         prepared = checker.prepare(chunk)
@@ -739,7 +910,9 @@ def read_uploaded(pk) -> None:
     party_import.save(update_fields=["headers", "preview", "mapping", "status", "lease_until", "error"])
 
 
-def start_check(*, acting_user, party_import: PartyImport, mapping: dict[str, int]) -> list[str]:
+def start_check(
+    *, acting_user, party_import: PartyImport, mapping: dict[str, int], update_existing: bool = False
+) -> list[str]:
     """Set the mapping and queue the dry run; returns the problems of the mapping, if any."""
     _may_import(acting_user)
     if party_import.status in (ImportStatus.APPLYING, ImportStatus.APPLIED, ImportStatus.UPLOADED):
@@ -748,7 +921,13 @@ def start_check(*, acting_user, party_import: PartyImport, mapping: dict[str, in
     if problems:
         return problems
     PartyImport.objects.filter(pk=party_import.pk).update(
-        mapping=mapping, status=ImportStatus.CHECKING, report={}, lease_until=None, progress=0, error=""
+        mapping=mapping,
+        update_existing=update_existing,
+        status=ImportStatus.CHECKING,
+        report={},
+        lease_until=None,
+        progress=0,
+        error="",
     )
     return []
 
@@ -773,7 +952,13 @@ def check_import(pk, default_country: str) -> None:
                 elif size:
                     _progress(party_import, f.tell() * 100 // size)
 
-            report = dry_run_rows(_mapped(rows, mapping), default_country, stage=text, progress=progress)
+            report = dry_run_rows(
+                _mapped(rows, mapping),
+                default_country,
+                stage=text,
+                progress=progress,
+                update=party_import.update_existing,
+            )
             text.flush()
             text.detach()
             staged.seek(0)
@@ -875,7 +1060,7 @@ def apply_import(pk, default_country: str) -> Report | None:
     _undo(party_import)  # a previous attempt that died half-way
     explicit = {c.values.get("code") or "" for c in _staged_rows(party_import)} - {""}
     total = max(party_import.row_count, 1)
-    checker = Checker(default_country)
+    checker = Checker(default_country, party_import.update_existing)
     next_number = int(next_party_code()[1:])
     created = 0
     try:
@@ -887,7 +1072,8 @@ def apply_import(pk, default_country: str) -> Report | None:
                 rows = checker.settle(chunk)
                 next_number = _last_auto_number(next_number) + 1
                 codes = _free_numbers(next_number, explicit)
-                created += _write(party_import, rows, codes)
+                created += _write(party_import, [r for r in rows if r.existing is None], codes)
+                _update(party_import, [r for r in rows if r.existing is not None and r.changes])
             gaps.after_chunk()
             if time.monotonic() - reported > 1:
                 reported = time.monotonic()
@@ -903,6 +1089,7 @@ def apply_import(pk, default_country: str) -> Report | None:
         raise
     report = checker.report
     report.created = created
+    report.updated = report.to_update
     with transaction.atomic():
         party_import.report = report.as_dict()
         party_import.status, party_import.lease_until, party_import.progress = ImportStatus.APPLIED, None, 100
@@ -911,7 +1098,7 @@ def apply_import(pk, default_country: str) -> Report | None:
             party_import.created_by,
             "import",
             party_import,
-            {"file": [None, party_import.filename], "created": [0, created]},
+            {"file": [None, party_import.filename], "created": [0, created], "updated": [0, report.updated]},
         )
     party_import.staged.delete(save=False)
     party_import.file.delete(save=False)
@@ -939,6 +1126,11 @@ def _write(party_import: PartyImport, rows: list[Row], codes: Iterator[str]) -> 
     for pk, values in zip(party_ids, parties, strict=True):
         keywords += [(pk, w) for w in party_words(cast(Party, _Values(values)))]
     _insert(PartyKeyword, ["party_id", "word"], keywords)
+    _insert(
+        Party.categories.through,
+        ["party_id", "category_id"],
+        [(pk, category) for pk, row in zip(party_ids, rows, strict=True) for category in dict.fromkeys(row.categories)],
+    )
     contacts, links = [], []
     for pk, row in zip(party_ids, rows, strict=True):
         if row.contact:
@@ -956,6 +1148,28 @@ def _write(party_import: PartyImport, rows: list[Row], codes: Iterator[str]) -> 
         ],
     )
     return len(parties)
+
+
+def _update(party_import: PartyImport, rows: list[Row]) -> None:
+    """Update mode: apply each row's changes through the party service (its checks, its version
+    and its audit row), inside the chunk's transaction. Contacts of rows that update are not
+    imported."""
+    from .models import Category
+    from .services import update_party
+
+    for row in rows:
+        assert row.existing is not None
+        values = {k: v for k, v in row.changes.items() if k != "categories"}
+        categories = None
+        if "categories" in row.changes:
+            categories = list(Category.objects.filter(pk__in=row.changes["categories"]))
+        update_party(
+            acting_user=party_import.created_by,
+            party=row.existing,
+            values=values,
+            categories=categories,
+            expected_version=row.existing.version,
+        )
 
 
 class _Values:
@@ -1006,17 +1220,17 @@ def _create(model, rows: list[dict[str, Any]], batch: int = 400) -> list[int]:
                 "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                 [model._meta.db_table, model._meta.pk.column, len(rows)],
             )
-            ids = sorted(r[0] for r in cursor.fetchall())
+            new_ids = sorted(r[0] for r in cursor.fetchall())
         _copy(
             model,
             [model._meta.pk.column] + [name for name, _c, _d in columns],
             [
                 (pk_value, *(row.get(name, default) for name, _c, default in columns))
-                for pk_value, row in zip(ids, rows, strict=True)
+                for pk_value, row in zip(new_ids, rows, strict=True)
             ],
             attnames=True,
         )
-        return ids
+        return new_ids
     names = ", ".join(column for _n, column, _d in columns)
     one = "({})".format(", ".join(["%s"] * len(columns)))
     ids: list[int] = []

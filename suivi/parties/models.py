@@ -224,6 +224,8 @@ class PartyImport(models.Model):
     preview = models.JSONField(default=list, blank=True)
     row_count = models.PositiveIntegerField(default=0)
     staged = models.FileField(upload_to="imports/", blank=True)
+    # Rows that match an existing party (code, then VAT number, then e-mail) update it.
+    update_existing = models.BooleanField(default=False)
     # Progress of the job under way (percent) and its lease: a job whose lease expired is resumed.
     progress = models.PositiveSmallIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)

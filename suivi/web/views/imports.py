@@ -79,7 +79,12 @@ def import_map(request, pk):
             value = request.POST.get(f"map_{name}", "")
             if value.isdigit() and len(value) < 6:
                 mapping[name] = int(value)
-        problems = importing.start_check(acting_user=request.user, party_import=party_import, mapping=mapping)
+        problems = importing.start_check(
+            acting_user=request.user,
+            party_import=party_import,
+            mapping=mapping,
+            update_existing=bool(request.POST.get("update_existing")),
+        )
         if not problems:
             import_step(party_import.pk)
             return redirect("party_import_map", pk=party_import.pk)
