@@ -37,14 +37,16 @@ from suivi.parties.queries import access_party
 from ..forms import ActionForm
 from ..outcomes import after_command, show_on_form
 
-SORTABLE = {
-    "when": gettext_lazy("When"),
-    "type": gettext_lazy("Type"),
-    "subject": gettext_lazy("Subject"),
-    "party": gettext_lazy("Party"),
-    "followed_by": gettext_lazy("Followed by"),
-    "status": gettext_lazy("Status"),
-}
+# Columns of the list, in order; those with a key sort (see activities.queries.SORTS).
+COLUMNS = [
+    ("when", gettext_lazy("When")),
+    ("", gettext_lazy("Type")),
+    ("subject", gettext_lazy("Subject")),
+    ("", gettext_lazy("Party")),
+    ("", gettext_lazy("Folder")),
+    ("", gettext_lazy("Followed by")),
+    ("status", gettext_lazy("Status")),
+]
 
 
 def action_list_page(request):
@@ -85,7 +87,7 @@ def action_list_page(request):
             "query": params.urlencode(),
             "query_without_sort": without_sort.urlencode(),
             "sort": sort,
-            "columns": [(key, label) for key, label in SORTABLE.items()],
+            "columns": COLUMNS,
             "count": count,
             "count_capped": more,
             "mine": filters.followed_by == request.user.pk and filters.status == "todo",
