@@ -219,7 +219,7 @@ SORTS: dict[str, tuple[str, ...]] = {
     "subject": ("subject", "id"),
     "-subject": ("-subject", "-id"),
     "status": ("status", "-when", "-id"),
-    "-status": ("-status", "-when", "-id"),
+    "-status": ("-status", "when", "id"),  # the status index read backwards
 }
 KEYSET_SORTS = ("-when", "when")
 COUNT_CAP = 10_000
