@@ -140,3 +140,10 @@ def test_amounts_and_phone_numbers_read_as_people_write_them(plain_user):
     assert "216\u00a0800,00 EUR" in page or "216\u202f800,00 EUR" in page
     board = html.unescape(client.get("/crm/pipeline/").content.decode())
     assert "433,600,00" not in board
+
+
+def test_counts_agree_with_their_number_in_french():
+    with translation.override("fr"):
+        one = translation.ngettext("%(a)s row will be imported;", "%(a)s rows will be imported;", 1) % {"a": 1}
+        two = translation.ngettext("%(a)s row will be imported;", "%(a)s rows will be imported;", 2) % {"a": 2}
+    assert one == "1 ligne sera importée\u00a0;" and two == "2 lignes seront importées\u00a0;"

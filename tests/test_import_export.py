@@ -122,7 +122,7 @@ def test_existing_parties_are_reported_as_duplicates_by_code_vat_and_e_mail(mana
     assert "the code K1 already exists" in page
     assert "already used by Known" in page
     assert "the e-mail known@example.be belongs to Known" in page
-    assert "1 rows will be imported; 3 rows are rejected" in page
+    assert "1 row will be imported; 3 rows are rejected" in page
 
 
 def test_an_excel_csv_in_windows_1252_asks_for_the_right_encoding(manager_client):

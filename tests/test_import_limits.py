@@ -156,7 +156,7 @@ def test_the_import_rechecks_what_changed_since_the_dry_run(manager_client, mana
     check(manager_client, imp, check="1")
     factories.party(manager_user, name="Someone else's", code="K2")  # saved between dry run and import
     page = check(manager_client, imp, apply="1").content.decode()
-    assert "Done: 1 parties imported." in page and "the code K2 already exists" in page
+    assert "Done: 1 party imported." in page and "the code K2 already exists" in page
 
 
 def test_only_managers_may_import_whatever_the_path(plain_user, manager_user):

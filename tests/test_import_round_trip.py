@@ -117,7 +117,7 @@ def test_a_changed_city_updates_that_party_only_with_an_audit_row(manager_client
     assert "0 to create, 1 to update, 4 unchanged." in page
     assert re.search(r"city: \w+ → Mons", page)
     page = manager_client.post(f"/parties/import/{imp.pk}/", {"apply": "1"}, follow=True).content.decode()
-    assert "1 parties updated." in page
+    assert "1 party updated." in page
     after = snapshot()
     changed = [code for code in before if before[code] != after[code]]
     assert changed == [target[0]]

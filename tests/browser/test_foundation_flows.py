@@ -77,11 +77,11 @@ def test_import_a_small_csv_through_the_dry_run(page, user, tmp_path, jobs_run_a
     expect(page.locator("#map_name")).to_have_value("0")
     page.click("button[name=check]")
     dry_run = page.locator("[data-dry-run]")
-    expect(dry_run).to_contain_text("1 rows will be imported; 1 rows are rejected")
+    expect(dry_run).to_contain_text("1 row will be imported; 1 row is rejected")
     expect(dry_run.locator("table.rejected")).to_contain_text("3")
     assert not Party.objects.exists()
     page.click("button[name=apply]")
-    expect(page.locator("[data-import-done]")).to_contain_text("1 parties imported")
+    expect(page.locator("[data-import-done]")).to_contain_text("1 party imported")
     assert list(Party.objects.values_list("name", flat=True)) == ["Café des Arts"]
 
 
