@@ -479,8 +479,10 @@ def load_crm(target: Size, users: list[User], rng: random.Random, stdout=None) -
                     start=when,
                     end=when + timedelta(minutes=kind.default_duration),
                     when=when,
+                    # Future actions are to do, and so are some of the last fortnight's: a
+                    # first day starts with a few overdue ones, as real ones do.
                     status=ActionStatus.TODO
-                    if when > now
+                    if when > now or (when > now - timedelta(days=14) and rng.random() < 0.3)
                     else rng.choice([ActionStatus.DONE] * 8 + [ActionStatus.CANCELLED]),
                     priority=2,
                     followed_by=rng.choice(users),
