@@ -9,6 +9,7 @@ from openpyxl import Workbook, load_workbook
 
 from suivi.parties import importing
 from suivi.parties.models import Affiliation, Contact, Party, PartyKeyword
+from tests import factories
 
 
 def _workbook(write_only: bool) -> bytes:
@@ -70,3 +71,22 @@ def test_the_import_writes_parties_keywords_contacts_and_links_in_a_few_queries(
     assert link.contact.last_name == "Dupont7" and link.function == "Gérante" and not link.is_main
     assert link.contact.name_key == "dupont7 marie"
     assert Contact.objects.count() == 300 and PartyKeyword.objects.filter(party=firm).count() >= 5
+
+
+def test_the_duplicate_look_up_finds_what_the_three_queries_found(manager_user):
+    """On PostgreSQL one query with array parameters; on SQLite three with IN lists: the same
+    owners, archived parties counting for codes only, e-mail addresses compared in any case."""
+    known = factories.party(manager_user, name="Known", code="K1", vat_number="BE0403170701", email="Known@Example.be")
+    gone = factories.party(manager_user, name="Gone", code="K2", vat_number="BE0202239951", email="gone@example.be")
+    Party.objects.filter(pk=gone.pk).update(archived=True)
+    codes, vats, emails = {"K1", "K2", "K3"}, {"BE0403170701", "BE0202239951"}, {"known@example.be", "gone@example.be"}
+    with CaptureQueriesContext(connection) as queries:
+        found = importing._duplicate_owners(codes, vats, emails)
+    assert [{k: p.pk for k, p in owners.items()} for owners in found] == [
+        {"K1": known.pk, "K2": gone.pk},
+        {"BE0403170701": known.pk},
+        {"known@example.be": known.pk},
+    ]
+    assert found[2]["known@example.be"].name == "Known"
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 3)
+    assert importing._duplicate_owners(set(), set(), set()) == ({}, {}, {})

@@ -621,6 +621,46 @@ def _owners(field: str, keys: set[str], *, any_case: bool = False, **extra) -> d
     return found
 
 
+def _duplicate_owners(
+    codes: set[str], vats: set[str], emails: set[str]
+) -> tuple[dict[str, Party], dict[str, Party], dict[str, Party]]:
+    """The existing parties that hold one of ``codes`` (any party), ``vats`` or ``emails``
+    (lower-cased; parties not archived), each by its key: what the duplicate checks compare with.
+
+    PostgreSQL: one query, three index look-ups with an array parameter each (``= ANY(%s)``), instead
+    of three queries whose IN lists of 500 parameters Django and psycopg spent more time building
+    and parsing than the database spent answering (20 ms a chunk). SQLite has no arrays: three
+    queries, 500 keys each."""
+    if connection.vendor != "postgresql":
+        return (
+            _owners("code", codes),
+            _owners("vat_number", vats, archived=False),
+            _owners("email", emails, any_case=True, archived=False),
+        )
+    by_code: dict[str, Party] = {}
+    by_vat: dict[str, Party] = {}
+    by_email: dict[str, Party] = {}
+    if not (codes or vats or emails):
+        return by_code, by_vat, by_email
+    table = connection.ops.quote_name(Party._meta.db_table)
+    columns = f"id, name, code, vat_number, email FROM {table} WHERE"
+    query = Party.objects.raw(
+        f"SELECT 'c' AS hit, {columns} code = ANY(%s)"
+        f" UNION ALL SELECT 'v', {columns} NOT archived AND vat_number = ANY(%s)"
+        f" UNION ALL SELECT 'e', {columns} NOT archived AND lower(email) = ANY(%s) ORDER BY id",
+        [sorted(codes), sorted(vats), sorted(emails)],
+    )
+    for party in query:
+        hit = getattr(party, "hit")  # noqa: B009 - an extra column of the raw query
+        if hit == "c":
+            by_code.setdefault(party.code, party)
+        elif hit == "v":
+            by_vat.setdefault(party.vat_number, party)
+        else:
+            by_email.setdefault(party.email.casefold(), party)
+    return by_code, by_vat, by_email
+
+
 @dataclass
 class _Checked:
     line: int
@@ -691,9 +731,7 @@ class Checker:
             found = {c.values[field] for c in checked if c.values.get(field) and field not in c.errors}
             return {k.casefold() for k in found} if any_case else found
 
-        codes = _owners("code", keys("code"))
-        vats = _owners("vat_number", keys("vat_number"), archived=False)
-        emails = _owners("email", keys("email", any_case=True), any_case=True, archived=False)
+        codes, vats, emails = _duplicate_owners(keys("code"), keys("vat_number"), keys("email", any_case=True))
         matches: dict[int, Party] = {}
         if self.update:
             # Matched by code, then VAT number, then e-mail; read whole (and locked, when applying).
@@ -991,6 +1029,17 @@ def _staged_rows(party_import: PartyImport) -> Iterator[_Checked]:
             yield _Checked(*json.loads(line))
 
 
+def _explicit_codes(party_import: PartyImport) -> set[str]:
+    """The codes the file gives explicitly (automatic codes skip them). A row without the text
+    ``"code"`` has no code column: it is not parsed."""
+    codes = set()
+    with party_import.staged.open("rb") as f:
+        for line in f:
+            if b'"code"' in line:
+                codes.add(_Checked(*json.loads(line)).values.get("code") or "")
+    return codes - {""}
+
+
 def _undo(party_import: PartyImport) -> int:
     """Delete what ``party_import`` created (contacts first, through their affiliations)."""
     removed = 0
@@ -1018,6 +1067,18 @@ def _last_auto_number(at_least: int) -> int:
         code__gte=f"P{at_least:06d}", code__lte="P999999", code__regex=r"^P[0-9]{6}$"
     ).aggregate(m=Max("code"))["m"]
     return int(last[1:]) if last else at_least - 1
+
+
+def _commit_without_waiting() -> None:
+    """PostgreSQL: the chunk's transaction commits without waiting for its WAL to reach the disk
+    (``synchronous_commit`` off for this transaction only): waiting for the disk was a fifth of
+    the import's time, a flush each chunk. Nothing is weakened: the WAL is written in order, so the
+    import's last step, marking it applied (a normal commit), makes every chunk before it durable
+    too; a crash before then loses at most the last chunks of an import still marked applying,
+    which is undone and resumed as after any crash. Visibility and locks are as before."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 class _Gaps:
@@ -1058,7 +1119,7 @@ def apply_import(pk, default_country: str) -> Report | None:
         _fail(party_import, str(e), ImportStatus.CHECKED)
         raise
     _undo(party_import)  # a previous attempt that died half-way
-    explicit = {c.values.get("code") or "" for c in _staged_rows(party_import)} - {""}
+    explicit = _explicit_codes(party_import)
     total = max(party_import.row_count, 1)
     checker = Checker(default_country, party_import.update_existing)
     next_number = int(next_party_code()[1:])
@@ -1068,6 +1129,7 @@ def apply_import(pk, default_country: str) -> Report | None:
         gaps = _Gaps()
         for chunk in _chunks(_staged_rows(party_import)):
             with transaction.atomic():
+                _commit_without_waiting()
                 lock_party_codes()
                 rows = checker.settle(chunk)
                 next_number = _last_auto_number(next_number) + 1
