@@ -103,7 +103,9 @@ class Party(models.Model):
 class PartyKeyword(models.Model):
     """One folded word of a party's name, code, e-mail, VAT number or city: the type-ahead index."""
 
-    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="keywords")
+    # No index of its own: the unique (party, word) constraint's index serves look-ups by party,
+    # and one index less is a cheaper import of 100,000 parties (≈10 keywords each).
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="keywords", db_index=False)
     word = models.CharField(max_length=60)
 
     class Meta:
