@@ -97,18 +97,18 @@ def test_the_import_applies_every_accepted_row_once(manager_client):
 def test_an_import_that_fails_half_way_leaves_nothing(manager_client, monkeypatch):
     from suivi.parties import importing
 
-    monkeypatch.setattr(importing, "CHUNK", 1)  # each row in its own transaction
+    monkeypatch.setattr(importing.checking, "CHUNK", 1)  # each row in its own transaction
     upload(manager_client, GOOD_CSV.encode())
     imp = PartyImport.objects.get()
     check(manager_client, imp, check="1")
-    real = importing.party_words
+    real = importing.writing.party_words
 
     def crash(party):
         if party.name == "Atelier Lambert":  # the last row: Boulangerie Dupont is written by then
             raise RuntimeError("disk full")
         return real(party)
 
-    monkeypatch.setattr(importing, "party_words", crash)
+    monkeypatch.setattr(importing.writing, "party_words", crash)
     page = check(manager_client, imp, apply="1").content.decode()
     assert "The import failed and nothing was imported (disk full)" in page
     assert not Party.objects.exists() and not Contact.objects.exists()

@@ -126,7 +126,7 @@ def test_the_page_never_shows_a_cell_whole(manager_client, jobs_run_at_once):
 
 @pytest.mark.parametrize("name", ["many.csv", "many.xlsx"])
 def test_the_row_limit_is_checked_while_streaming(manager_client, jobs_run_at_once, monkeypatch, name):
-    monkeypatch.setattr(importing, "MAX_ROWS", 50)
+    monkeypatch.setattr(importing.reading, "MAX_ROWS", 50)
     rows = [["name"]] + [[f"Firm {i}"] for i in range(51)]
     data = "\n".join(r[0] for r in rows).encode() if name.endswith(".csv") else xlsx(rows)
     upload(manager_client, data, name=name)
@@ -174,7 +174,7 @@ def test_only_managers_may_import_whatever_the_path(plain_user, manager_user):
 def test_other_users_save_while_an_import_runs(manager_user, monkeypatch, settings):
     """A 6,000-row import in a worker thread; meanwhile another user creates and edits parties.
     Each save succeeds within a second, and they land between the import's chunks."""
-    monkeypatch.setattr(importing, "CHUNK", 200)
+    monkeypatch.setattr(importing.checking, "CHUNK", 200)
     factories.party(manager_user, name="Edited during the import")
     rows = "".join(f"Firm {i};Namur;info{i}@firm{i}.be\n" for i in range(6000))
     upload_file = SimpleUploadedFile("big.csv", ("name;city;email\n" + rows).encode())

@@ -1,6 +1,7 @@
 """The import's fast paths read and write exactly what the slow ones did (issue 6, benchmark)."""
 
 import io
+import json
 from datetime import date, datetime, time
 
 from django.db import connection
@@ -8,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import Workbook, load_workbook
 
 from suivi.parties import importing
-from suivi.parties.models import Affiliation, Contact, Party, PartyKeyword
+from suivi.parties.models import Affiliation, Contact, Party, PartyImport, PartyKeyword
 from tests import factories
 
 
@@ -40,7 +41,7 @@ def test_the_xlsx_reader_gives_what_openpyxls_reader_gives():
             (line, ["" if v is None else str(v) for v in row])
             for line, row in enumerate(sheet.iter_rows(values_only=True), start=1)
         ]
-        got = list(importing._xlsx_rows(io.BytesIO(data), {}))
+        got = list(importing.reading._xlsx_rows(io.BytesIO(data), {}))
         # openpyxl pads a row to its last cell, even an empty one; the import strips empty cells.
         assert [(n, cells) for n, cells in got] == [(n, _trim(cells)) for n, cells in expected]
 
@@ -57,11 +58,11 @@ def test_the_import_writes_parties_keywords_contacts_and_links_in_a_few_queries(
     mapping = importing.guess_mapping(importing.inspect(io.BytesIO(data), "p.csv", "utf-8")[0])
     staged = io.StringIO()
     importing.dry_run(io.BytesIO(data), "p.csv", mapping, stage=staged)
-    imp = importing.PartyImport.objects.create(created_by=manager_user, filename="p.csv")
-    checked = [importing._Checked(*importing.json.loads(line)) for line in staged.getvalue().splitlines()]
+    imp = PartyImport.objects.create(created_by=manager_user, filename="p.csv")
+    checked = [importing.checking._Checked(*json.loads(line)) for line in staged.getvalue().splitlines()]
     rows_ok = importing.Checker("BE").settle(checked)
     with CaptureQueriesContext(connection) as queries:
-        created = importing._write(imp, rows_ok, importing._free_numbers(1, set()))
+        created = importing.writing._write(imp, rows_ok, importing.writing._free_numbers(1, set()))
     assert created == 300 and len(queries) <= 12
     firm = Party.objects.get(name="Firm 7")
     assert firm.city_key == "namur" and firm.name_key == "firm 7" and firm.country == "BE"
@@ -81,7 +82,7 @@ def test_the_duplicate_look_up_finds_what_the_three_queries_found(manager_user):
     Party.objects.filter(pk=gone.pk).update(archived=True)
     codes, vats, emails = {"K1", "K2", "K3"}, {"BE0403170701", "BE0202239951"}, {"known@example.be", "gone@example.be"}
     with CaptureQueriesContext(connection) as queries:
-        found = importing._duplicate_owners(codes, vats, emails)
+        found = importing.checking._duplicate_owners(codes, vats, emails)
     assert [{k: p.pk for k, p in owners.items()} for owners in found] == [
         {"K1": known.pk, "K2": gone.pk},
         {"BE0403170701": known.pk},
@@ -89,4 +90,4 @@ def test_the_duplicate_look_up_finds_what_the_three_queries_found(manager_user):
     ]
     assert found[2]["known@example.be"].name == "Known"
     assert len(queries) == (1 if connection.vendor == "postgresql" else 3)
-    assert importing._duplicate_owners(set(), set(), set()) == ({}, {}, {})
+    assert importing.checking._duplicate_owners(set(), set(), set()) == ({}, {}, {})
