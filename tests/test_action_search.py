@@ -85,3 +85,10 @@ def test_the_count_is_capped_so_it_stays_cheap(user_client, plain_user, monkeypa
         factories.action(plain_user, subject=f"Call {i}")
     page = user_client.get("/crm/actions/?sort=-when").content.decode()
     assert "More than 3 actions" in page
+
+
+def test_a_word_typed_twice_counts_once(user_client, plain_user):
+    party = factories.party(plain_user, name="Garage Lambert", city="Namur")
+    factories.action(plain_user, subject="Tyres", party=party)
+    page = user_client.get("/crm/actions/", {"query": "Namur namur tyres", "sort": "-when"}).content.decode()
+    assert rows(page) == ["Tyres"]

@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from suivi.core.aliases import rewrite
 from suivi.core.expressions import ExpressionSchema, filter_by_expression
 from suivi.lib.ids import in_id_range, parse_id
-from suivi.lib.text import fold, words
+from suivi.lib.text import fold
 from suivi.parties.models import Party
 
 from .models import Action, ActionStatus, ActionType, Folder, OpportunityStatus, Stage
@@ -163,7 +163,8 @@ def matching_action_words(qs: QuerySet[Action], text: str) -> QuerySet[Action]:
     code or city, or is in the folder's name or a contact's name."""
     from suivi.parties.models import PartyKeyword
 
-    for word, raw in zip(words(text), _raw_words(text), strict=False):
+    for raw in dict.fromkeys(re.findall(r"\w+", text)):  # each typed word once, as typed
+        word = fold(raw)[:60]
         keywords = (
             PartyKeyword.objects.filter(word=word) if len(word) == 1 else PartyKeyword.objects.filter(word__prefix=word)
         )
@@ -175,10 +176,6 @@ def matching_action_words(qs: QuerySet[Action], text: str) -> QuerySet[Action]:
             | Q(pk__in=contacts)
         )
     return qs
-
-
-def _raw_words(text: str) -> list[str]:
-    return [w for w in re.findall(r"\w+", text, re.UNICODE)]
 
 
 @cache

@@ -179,7 +179,9 @@ def folder_quick_create(request):
     error = None
     folder = None
     # The creator follows the new folder when the company's Followed-by expression (S9) offers them.
-    follower = request.user if followed_by_choices(company_settings(request)).filter(pk=request.user.pk) else None
+    follower = (
+        request.user if followed_by_choices(company_settings(request)).filter(pk=request.user.pk).exists() else None
+    )
     try:
         folder = action_services.create_folder(
             acting_user=request.user, values={"name": name, "party": party, "followed_by": follower}
