@@ -6,7 +6,7 @@ every rejected row with its line and reason; on confirmation the worker applies 
 Each step is a background job (``jobs.py``) that reports its progress on the import; nothing here
 runs in a web request, so no upload is ever read whole by a web worker.
 
-Bounds: the file is streamed (CSV line by line, XLSX through openpyxl's read-only reader after the
+Bounds: the file is streamed (CSV line by line, XLSX through ``reading._sheet_rows`` once the
 sizes of the zip members were checked), with at most ``MAX_ROWS`` rows, ``MAX_COLUMNS`` columns
 and ``MAX_CELL`` characters a cell, checked while reading; the worker's memory stays bounded
 whatever the file holds.
