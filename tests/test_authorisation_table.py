@@ -127,6 +127,7 @@ PAGES = [
     ("action list", "get", "/crm/actions/?sort=-when", None, ALL, None),
     ("my open actions", "get", "/crm/actions/", None, {**DONE, "anonymous": L}, None),
     ("new action form", "get", "/crm/actions/new/", None, ALL, None),
+    ("search completion fields", "get", "/crm/actions/fields/", None, ALL, None),
     ("create action", "post", "/crm/actions/new/", action_form, DONE, None),
     ("party fields", "get", "/crm/actions/party-fields/?party={party}", None, ALL, None),
     ("private action", "get", "/crm/actions/{secret}/", None, PRIVATE_READ, None),
