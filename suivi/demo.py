@@ -23,7 +23,7 @@ from stdnum.nl import btw as nl_vat
 from suivi.accounts import services as account_services
 from suivi.accounts.models import Role, User
 from suivi.core.models import CompanySettings
-from suivi.lib.text import fold
+from suivi.lib.text import fold, words
 from suivi.parties.keywords import party_words
 from suivi.parties.models import Affiliation, Category, Contact, Party, PartyKeyword
 
@@ -415,7 +415,7 @@ def load_crm(target: Size, users: list[User], rng: random.Random, stdout=None) -
 
     from django.utils import timezone
 
-    from suivi.activities.models import Action, ActionStatus, ActionType, Folder, Stage
+    from suivi.activities.models import Action, ActionKeyword, ActionStatus, ActionType, Folder, Stage
 
     if Action.objects.count() >= target.actions:
         return
@@ -493,5 +493,8 @@ def load_crm(target: Size, users: list[User], rng: random.Random, stdout=None) -
                 )
             )
         Action.objects.bulk_create(rows, batch_size=5000)
+        ActionKeyword.objects.bulk_create(
+            [ActionKeyword(action_id=a.pk, word=w) for a in rows for w in words(a.subject)], batch_size=5000
+        )
         if stdout:
             stdout.write(f"  actions {min(start + batch, target.actions):,}/{target.actions:,}")

@@ -92,3 +92,62 @@ def test_a_word_typed_twice_counts_once(user_client, plain_user):
     factories.action(plain_user, subject="Tyres", party=party)
     page = user_client.get("/crm/actions/", {"query": "Namur namur tyres", "sort": "-when"}).content.decode()
     assert rows(page) == ["Tyres"]
+
+
+def search(client, text):
+    response = client.get("/crm/actions/", {"query": text, "sort": "-when"})
+    assert response.status_code == 200, response.content.decode()[-500:]
+    return set(rows(response.content.decode()))
+
+
+def test_words_match_the_start_of_a_subject_word_and_follow_a_renamed_subject(user_client, plain_user):
+    action = factories.action(plain_user, subject="Relance du devis toiture")
+    assert search(user_client, "devi") == search(user_client, "Relance") == {"Relance du devis toiture"}
+    assert search(user_client, "evis") == set()  # the start of a word, as in the party list
+    assert search(user_client, "d") == set()  # one letter matches a whole word only
+    from suivi.activities import services
+
+    services.update_action(
+        acting_user=plain_user, action=action, values={"subject": "Visite chantier"}, expected_version=action.version
+    )
+    assert search(user_client, "relance") == set()
+    assert search(user_client, "chantier") == {"Visite chantier"}
+
+
+def test_common_and_rare_words_find_the_same_actions(user_client, plain_user, monkeypatch):
+    """A rare word is looked up by ids, a common one checked row by row: both give the same."""
+    from suivi.activities import queries
+
+    party = factories.party(plain_user, name="Boulangerie Dupont", city="Mons")
+    marie = factories.contact(plain_user, party=party, first_name="Marie", last_name="Peeters")
+    folder = factories.folder(plain_user, name="Four à pain", party=party)
+    factories.action(plain_user, subject="Four neuf")
+    factories.action(plain_user, subject="Visit", party=party)
+    factories.action(plain_user, subject="Quote", party=party, folder=folder)
+    factories.action(plain_user, subject="Call", contacts=[marie], party=party)
+    factories.action(plain_user, subject="Unrelated")
+    expected = {
+        "four": {"Four neuf", "Quote"},
+        "dupont": {"Visit", "Quote", "Call"},
+        "marie": {"Call"},
+        "dupont four": {"Quote"},
+        "zzzz": set(),
+    }
+    for rare_word in (2_000, 0):
+        monkeypatch.setattr(queries, "RARE_WORD", rare_word)
+        assert {text: search(user_client, text) for text in expected} == expected, rare_word
+
+
+def test_keywords_are_written_for_actions_recorded_before_they_existed(user_client, plain_user):
+    import importlib
+
+    from django.apps import apps
+
+    from suivi.activities.models import ActionKeyword
+
+    factories.action(plain_user, subject="Démo produit")
+    ActionKeyword.objects.all().delete()
+    assert search(user_client, "demo") == set()
+    migration = importlib.import_module("suivi.activities.migrations.0007_action_keywords")
+    migration.write_keywords(apps, None)
+    assert search(user_client, "demo") == {"Démo produit"}

@@ -276,3 +276,26 @@ class Action(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class ActionKeyword(models.Model):
+    """One folded word of an action's subject: what plain-word search reads, by index, instead of
+    matching the subject of every action (``activities.keywords`` keeps it)."""
+
+    # No index of its own on ``action``: the unique (action, word) constraint's index serves
+    # look-ups by action (the rewrite on each save).
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="keywords", db_index=False)
+    word = models.CharField(max_length=60)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["action", "word"], name="action_keyword_once")]
+        indexes = [
+            models.Index(
+                fields=["word", "action"],
+                name="action_keyword_word",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.word

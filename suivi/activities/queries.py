@@ -25,7 +25,7 @@ from suivi.lib.ids import in_id_range, parse_id
 from suivi.lib.text import fold
 from suivi.parties.models import Party
 
-from .models import Action, ActionStatus, ActionType, Folder, OpportunityStatus, Stage
+from .models import Action, ActionKeyword, ActionStatus, ActionType, Folder, OpportunityStatus, Stage
 
 
 def _visible_to(user, prefix: str = "") -> Q:
@@ -158,24 +158,54 @@ def looks_like_expression(text: str) -> bool:
     return bool(_EXPRESSION.search(text))
 
 
-def matching_action_words(qs: QuerySet[Action], text: str) -> QuerySet[Action]:
-    """Actions where every typed word is in the subject, or starts a word of the party's name,
-    code or city, or is in the folder's name or a contact's name."""
-    from suivi.parties.models import PartyKeyword
+# A word whose matching actions are at most this many is looked up by their ids; a commoner
+# word is checked row by row while the list walks its date index (it soon finds a page).
+RARE_WORD = 2_000
 
+
+def matching_action_words(qs: QuerySet[Action], text: str) -> QuerySet[Action]:
+    """Actions where every typed word starts a word of the subject or of the party's name, code
+    or city, or is in the folder's name or a contact's name.
+
+    Each word is matched by index (the action and party keywords; folders are few). A rare word —
+    a name, a typo, ``zzzz`` — becomes the list of its actions' ids, so the page reads those rows
+    instead of walking a million actions in date order without finding one.
+    """
     for raw in dict.fromkeys(re.findall(r"\w+", text)):  # each typed word once, as typed
         word = fold(raw)[:60]
-        keywords = (
-            PartyKeyword.objects.filter(word=word) if len(word) == 1 else PartyKeyword.objects.filter(word__prefix=word)
-        )
-        contacts = Action.contacts.through.objects.filter(contact__name_key__contains=word).values("action_id")
-        qs = qs.filter(
-            Q(subject__icontains=raw)
-            | Q(party_id__in=keywords.values("party_id"))
-            | Q(folder__name__icontains=raw)
-            | Q(pk__in=contacts)
-        )
+        sources = _word_sources(word, raw)
+        ids: set[int] = set()
+        for source in sources:
+            ids.update(source.values_list("pk" if source.model is Action else "action_id", flat=True)[: RARE_WORD + 1])
+            if len(ids) > RARE_WORD:
+                break
+        if len(ids) <= RARE_WORD:
+            qs = qs.filter(pk__in=ids)
+        else:
+            qs = qs.filter(
+                Q(pk__in=sources[0].values("action_id"))
+                | Q(pk__in=sources[1].values("pk"))
+                | Q(pk__in=sources[2].values("pk"))
+                | Q(pk__in=sources[3].values("action_id"))
+            )
     return qs
+
+
+def _word_sources(word: str, raw: str) -> list[QuerySet]:
+    """The four ways an action matches ``word``: its subject, party, folder and contacts."""
+    from suivi.parties.models import Contact, PartyKeyword
+
+    def starting(model) -> QuerySet:  # a one-letter word matches whole words only
+        return model.objects.filter(word=word) if len(word) == 1 else model.objects.filter(word__prefix=word)
+
+    return [
+        starting(ActionKeyword).order_by(),
+        Action.objects.filter(party_id__in=starting(PartyKeyword).values("party_id")).order_by(),
+        Action.objects.filter(folder_id__in=Folder.objects.filter(name__icontains=raw).values("pk")).order_by(),
+        Action.contacts.through.objects.filter(
+            contact_id__in=Contact.objects.filter(name_key__contains=word).values("pk")
+        ).order_by(),
+    ]
 
 
 @cache

@@ -17,6 +17,7 @@ from suivi.core.models import CrmLevel
 from suivi.lib.colours import colour_message, is_colour
 from suivi.lib.html import sanitise
 
+from .keywords import refresh_keywords
 from .models import (
     ACTION_TRANSITIONS,
     OPPORTUNITY_TRANSITIONS,
@@ -126,6 +127,7 @@ def create_action(*, acting_user, values: dict[str, Any], contacts=()) -> Action
     action.when = _when(action)
     action.save()
     action.contacts.set(contacts)
+    refresh_keywords([action])
     audit.record(acting_user, "create", action)
     return action
 
@@ -179,6 +181,8 @@ def update_action(
         action.when = _when(action)
         action.version += 1
         action.save()
+        if "subject" in changes:
+            refresh_keywords([action])
         audit.record(acting_user, "update", action, changes)
     return action
 
