@@ -206,15 +206,28 @@ class Action(models.Model):
     description = models.TextField(
         _("description"), blank=True, help_text=_("Rich text; scripts and unsafe markup are removed.")
     )
+    # The foreign keys' own indexes would repeat the first column of the list's indexes below.
     action_type = models.ForeignKey(
-        ActionType, on_delete=models.PROTECT, related_name="actions", verbose_name=_("type")
+        ActionType, on_delete=models.PROTECT, related_name="actions", verbose_name=_("type"), db_index=False
     )
     party = models.ForeignKey(
-        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="actions", verbose_name=_("party")
+        Party,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="actions",
+        verbose_name=_("party"),
+        db_index=False,
     )
     contacts = models.ManyToManyField(Contact, blank=True, related_name="actions", verbose_name=_("contacts"))
     folder = models.ForeignKey(
-        Folder, null=True, blank=True, on_delete=models.PROTECT, related_name="actions", verbose_name=_("folder")
+        Folder,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="actions",
+        verbose_name=_("folder"),
+        db_index=False,
     )
     start = models.DateTimeField(_("start"), null=True, blank=True)
     end = models.DateTimeField(_("end"), null=True, blank=True)
@@ -228,6 +241,7 @@ class Action(models.Model):
         on_delete=models.PROTECT,
         related_name="followed_actions",
         verbose_name=_("followed by"),
+        db_index=False,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
@@ -265,10 +279,13 @@ class Action(models.Model):
         verbose_name_plural = _("actions")
         ordering = ["-when", "-id"]
         indexes = [
+            # Each filter of the action list is a range of one index, read in date order.
             models.Index(fields=["-when", "-id"], name="action_when"),
             models.Index(fields=["party", "-when", "-id"], name="action_party_when"),
-            models.Index(fields=["followed_by", "status", "-when"], name="action_follower"),
-            models.Index(fields=["folder", "-when"], name="action_folder"),
+            models.Index(fields=["followed_by", "-when", "-id"], name="action_follower_when"),
+            models.Index(fields=["followed_by", "status", "-when", "-id"], name="action_follower_status"),
+            models.Index(fields=["action_type", "-when", "-id"], name="action_type_when"),
+            models.Index(fields=["folder", "-when", "-id"], name="action_folder_when"),
             # Sorts of the action list that page without reading every row.
             models.Index(fields=["subject", "id"], name="action_subject"),
             models.Index(fields=["status", "-when", "-id"], name="action_status_when"),
