@@ -77,10 +77,9 @@ def test_columns_sort_both_ways_and_pages_go_back(user_client, plain_user):
 
 
 def test_the_count_is_capped_so_it_stays_cheap(user_client, plain_user, monkeypatch):
-    from suivi.activities import queries
+    from suivi.core import counts
 
-    monkeypatch.setattr(queries, "COUNT_CAP", 3)
-    monkeypatch.setattr(queries.capped_count, "__defaults__", (3,))
+    monkeypatch.setattr(counts, "COUNT_CAP", 3)
     for i in range(5):
         factories.action(plain_user, subject=f"Call {i}")
     page = user_client.get("/crm/actions/?sort=-when").content.decode()

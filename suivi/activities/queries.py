@@ -256,7 +256,6 @@ SORTS: dict[str, tuple[str, ...]] = {
     "-status": ("-status", "when", "id"),  # the status index read backwards
 }
 KEYSET_SORTS = ("-when", "when")
-COUNT_CAP = 10_000
 
 
 def encode_cursor(action: Action) -> str:
@@ -345,13 +344,6 @@ def action_page(
         previous_number=number - 1 if number > 1 else None,
         size=size,
     )
-
-
-def capped_count(qs: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
-    """How many rows ``qs`` holds, counted up to ``cap`` (a count that does not grow with the
-    data); the flag says the cap was reached ("10,000+")."""
-    n = qs.order_by()[: cap + 1].count()
-    return min(n, cap), n > cap
 
 
 # --- folders ----------------------------------------------------------------------------------

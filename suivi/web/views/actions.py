@@ -19,13 +19,13 @@ from suivi.activities.queries import (
     access_action,
     action_list,
     action_page,
-    capped_count,
     folder_choices,
     visible_actions,
     with_action_relations,
 )
 from suivi.core.audit import history
 from suivi.core.company import company_settings
+from suivi.core.counts import capped_count
 from suivi.core.errors import InvalidInput, SuiviError
 from suivi.core.expressions import ExpressionError
 from suivi.core.gates import refusal

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,6 +14,7 @@ from suivi.parties.queries import ContactFilters, access_contact, access_party, 
 
 from ..forms import AffiliationForm, ContactForm
 from ..outcomes import show_on_form
+from ..pagination import page_of
 
 CONTACT_FIELDS = ContactForm.Meta.fields
 
@@ -22,7 +22,7 @@ CONTACT_FIELDS = ContactForm.Meta.fields
 @login_required
 def contact_list_page(request):
     filters = ContactFilters.from_params(request.GET)
-    page = Paginator(contact_list(request.user, filters), 50).get_page(request.GET.get("page"))
+    page = page_of(contact_list(request.user, filters), request.GET.get("page"), 50)
     return render(request, "web/contacts/list.html", {"page": page, "filters": filters})
 
 

@@ -1,7 +1,6 @@
 """Folders (S10, S11) and the opportunity pipeline (S6)."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -29,6 +28,7 @@ from suivi.parties.queries import access_party
 
 from ..forms import FolderForm
 from ..outcomes import after_command, show_on_form, status_of
+from ..pagination import page_of
 
 
 def _opportunities_on(request) -> bool:
@@ -40,7 +40,7 @@ def folder_list_page(request):
     party = access_party(request.user, party_id) if party_id else None
     q = strip_unstorable(request.GET.get("q", ""))[:100]
     folders = folder_list(request.user, q=q, party_id=party.pk if party else None)
-    page = Paginator(folders, 50).get_page(request.GET.get("page"))
+    page = page_of(folders, request.GET.get("page"), 50)
     params = request.GET.copy()
     params.pop("page", None)
     return render(

@@ -27,7 +27,7 @@ from suivi.parties.queries import (
 
 from ..forms import AddressForm, PartyForm
 from ..outcomes import after_command, show_on_form
-from ..pagination import DeferredJoinPaginator
+from ..pagination import page_of
 
 PAGE_SIZE = 50
 SORT_LABELS = {
@@ -46,8 +46,9 @@ assert set(SORT_LABELS) == set(PARTY_SORTS)
 @login_required
 def party_list_page(request):
     filters = PartyFilters.from_params(request.GET)
-    paginator = DeferredJoinPaginator(with_list_relations(party_list(request.user, filters)), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = page_of(
+        with_list_relations(party_list(request.user, filters)), request.GET.get("page"), PAGE_SIZE, deferred_join=True
+    )
     context = {
         "page": page,
         "filters": filters,
