@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "suivi.accounts",
     "suivi.parties",
     "suivi.activities",
+    "suivi.sales",
     "suivi.api",
     "suivi.web",
 ]

@@ -58,6 +58,8 @@ VERBS = {
     "update_preferences": pgettext_lazy("history", "changed the preferences"),
     "invite": pgettext_lazy("history", "invited"),
     "send_password_link": pgettext_lazy("history", "sent a password link"),
+    "print": pgettext_lazy("history", "printed"),
+    "email": pgettext_lazy("history", "e-mailed"),
 }
 # Keys of ``changes`` that are not fields of the model.
 OTHER_KEYS = {

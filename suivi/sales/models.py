@@ -1,0 +1,317 @@
+"""Articles, VAT rates, journals, layouts, documents and their lines, print and e-mail events."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from suivi.activities.models import Folder
+from suivi.parties.models import Contact, Party
+
+LAYOUT_LANGUAGES = [("fr", "Français"), ("en", "English"), ("nl", "Nederlands")]
+
+
+class VatRate(models.Model):
+    """A VAT rate: 21 %, 6 %, 0 %, reverse charge (0 % with a legal mention)…"""
+
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    label = models.CharField(_("label"), max_length=100)
+    rate = models.DecimalField(
+        _("rate (%)"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    mention = models.CharField(
+        _("legal mention"),
+        max_length=200,
+        blank=True,
+        help_text=_("Printed under the totals, e.g. “Reverse charge, article 51 §2 of the VAT code”."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    version = models.PositiveIntegerField(default=1)
+
+    EDITABLE = ("code", "label", "rate", "mention", "active")
+
+    class Meta:
+        verbose_name = _("VAT rate")
+        verbose_name_plural = _("VAT rates")
+        ordering = ["-rate", "code"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Article(models.Model):
+    """Something sold or bought, with its default price and VAT rate."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    name_fr = models.CharField(_("name (French)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=200, blank=True)
+    unit = models.CharField(_("unit"), max_length=20, blank=True, help_text=_("e.g. piece, hour, m²"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=4, default=Decimal("0"))
+    vat_rate = models.ForeignKey(VatRate, on_delete=models.PROTECT, related_name="+", verbose_name=_("VAT rate"))
+    active = models.BooleanField(_("active"), default=True)
+    version = models.PositiveIntegerField(default=1)
+
+    EDITABLE = ("code", "name_fr", "name_en", "name_nl", "unit", "unit_price", "vat_rate", "active")
+
+    class Meta:
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name()}"
+
+    def name(self, language: str | None = None) -> str:
+        """The name in ``language`` (default: the active one), French when it has none."""
+        language = (language or get_language() or "fr")[:2]
+        return getattr(self, f"name_{language}", "") or self.name_fr
+
+
+class DocumentKind(models.TextChoices):
+    QUOTE = "quote", _("Quote")
+    ORDER = "order", _("Order")
+    DELIVERY = "delivery", _("Delivery note")
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+
+
+class JournalSide(models.TextChoices):
+    SALES = "sales", _("Sales")
+    PURCHASES = "purchases", _("Purchases")
+
+
+class Journal(models.Model):
+    """A numbered series of documents of one kind (the seed's *journal*)."""
+
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=12, choices=DocumentKind.choices)
+    side = models.CharField(_("sales or purchases"), max_length=10, choices=JournalSide.choices, default="sales")
+    numbering_pattern = models.CharField(
+        _("numbering pattern"),
+        max_length=40,
+        default="{year}/{seq:05}",
+        help_text=_("{year} is the year of the document, {seq} its number in the year, e.g. F{year}-{seq:04}."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    version = models.PositiveIntegerField(default=1)
+
+    EDITABLE = ("code", "name", "kind", "side", "numbering_pattern", "active")
+
+    class Meta:
+        verbose_name = _("journal")
+        verbose_name_plural = _("journals")
+        ordering = ["side", "kind", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class JournalYear(models.Model):
+    """The counter of one journal's year: the last number given, and whether the year is closed.
+    Validation locks this row, so two validations in the same journal and year take turns."""
+
+    journal = models.ForeignKey(Journal, on_delete=models.CASCADE, related_name="years")
+    year = models.PositiveSmallIntegerField(_("year"))
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
+    closed = models.BooleanField(_("closed"), default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["journal", "year"], name="one_counter_per_journal_year")]
+        ordering = ["journal", "-year"]
+
+    def __str__(self) -> str:
+        return f"{self.journal.code} {self.year}"
+
+
+class Layout(models.Model):
+    """How a journal's documents are printed and e-mailed: an HTML template, its CSS, and the
+    e-mail's subject and body templates, all written by users and rendered in a sandbox."""
+
+    journal = models.ForeignKey(Journal, on_delete=models.CASCADE, related_name="layouts", verbose_name=_("journal"))
+    name = models.CharField(_("name"), max_length=100)
+    language = models.CharField(_("language"), max_length=2, choices=LAYOUT_LANGUAGES, default="fr")
+    html_template = models.TextField(_("HTML template"))
+    css = models.TextField(_("CSS"), blank=True)
+    email_subject_template = models.CharField(_("e-mail subject"), max_length=300, blank=True)
+    email_body_template = models.TextField(_("e-mail body"), blank=True)
+    is_default = models.BooleanField(_("default layout of the journal"), default=False)
+    version = models.PositiveIntegerField(default=1)
+
+    EDITABLE = (
+        "name",
+        "language",
+        "html_template",
+        "css",
+        "email_subject_template",
+        "email_body_template",
+        "is_default",
+    )
+
+    class Meta:
+        verbose_name = _("layout")
+        verbose_name_plural = _("layouts")
+        ordering = ["journal", "-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["journal"], condition=models.Q(is_default=True), name="one_default_layout_per_journal"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DocumentStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    VALIDATED = "validated", _("Validated")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# The workflow as data: what each status may become (services.set_document_status applies it).
+DOCUMENT_TRANSITIONS = {
+    DocumentStatus.DRAFT: {DocumentStatus.VALIDATED, DocumentStatus.CANCELLED},
+    DocumentStatus.VALIDATED: {DocumentStatus.CANCELLED},
+    DocumentStatus.CANCELLED: set(),
+}
+
+
+class Document(models.Model):
+    """A quote, order, delivery note, invoice or credit note. Its number is given at validation."""
+
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="documents", verbose_name=_("journal"))
+    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="documents", verbose_name=_("party"))
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("contact")
+    )
+    folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("folder")
+    )
+    date = models.DateField(_("date"))
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=DocumentStatus.choices, default="draft")
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
+    sequence = models.PositiveIntegerField(_("number in the year"), null=True, blank=True)
+    number = models.CharField(_("number"), max_length=60, blank=True, db_index=True)
+    source = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="derived",
+        verbose_name=_("made from"),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    total_excl = models.DecimalField(_("total excl. VAT"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    total_vat = models.DecimalField(_("VAT"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    total_incl = models.DecimalField(_("total incl. VAT"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    print_count = models.PositiveIntegerField(_("prints"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    validated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["journal", "year", "sequence"], name="one_number_per_journal_year"),
+        ]
+        indexes = [
+            models.Index(fields=["-date", "-id"], name="document_by_date"),
+            models.Index(fields=["party", "-date", "-id"], name="document_by_party"),
+            models.Index(fields=["journal", "-date", "-id"], name="document_by_journal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.journal.code} {self.number}" if self.number else f"{self.journal.code} ({self.pk})"
+
+    @property
+    def kind(self) -> str:
+        return self.journal.kind
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == DocumentStatus.DRAFT
+
+
+class DocumentLine(models.Model):
+    """One line: an article or free text, quantity × unit price less a discount, at a VAT rate.
+    ``net`` is the line's amount excluding VAT, rounded to the cent."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    article = models.ForeignKey(
+        Article, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("article")
+    )
+    description = models.TextField(_("description"), blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=3, default=Decimal("1"))
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=4, default=Decimal("0"))
+    discount_percent = models.DecimalField(_("discount (%)"), max_digits=5, decimal_places=2, default=Decimal("0"))
+    vat_rate = models.ForeignKey(VatRate, on_delete=models.PROTECT, related_name="+", verbose_name=_("VAT rate"))
+    # The rate when the line was written: a later change of the VAT rate leaves the document as it was.
+    vat_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    net = models.DecimalField(_("amount excl. VAT"), max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["document", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.description[:60]
+
+
+class EventKind(models.TextChoices):
+    PRINT = "print", _("Print")
+    EMAIL = "email", _("E-mail")
+
+
+class EventStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class DocumentEvent(models.Model):
+    """One print or e-mail of a document through a layout. ``idempotency_key`` names the user's
+    request (a double click or a retried request carries the same key), so one request is one
+    event; the linked-action rules of the layout hook here."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=5, choices=EventKind.choices)
+    layout = models.ForeignKey(Layout, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    idempotency_key = models.CharField(max_length=64)
+    status = models.CharField(max_length=8, choices=EventStatus.choices, default=EventStatus.PENDING)
+    recipient = models.CharField(_("recipient"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    error = models.TextField(_("reason"), blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "kind", "idempotency_key"], name="one_event_per_request")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.document_id} {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,83 @@
+"""Delivery of a document's e-mail through Django's e-mail framework (the SMTP settings of
+the server: EMAIL_HOST, EMAIL_PORT…). The send is a row first (services.send_document); this
+claims it, renders the PDF, sends, and records the outcome. Nothing is lost: an unreachable
+server leaves the row *failed* with the reason, and it can be sent again."""
+
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import merge_fields
+from .layouts import TemplateFailed
+from .models import DocumentEvent, EventStatus
+from .pdf import render_pdf
+
+LEASE = timedelta(minutes=5)
+SMTP_TIMEOUT = 15
+
+
+def _claim(event_id: int) -> bool:
+    """Take the send for this worker: only a pending or failed one, or one whose sender died."""
+    now = timezone.now()
+    claimable = Q(status__in=[EventStatus.PENDING, EventStatus.FAILED]) | Q(
+        status=EventStatus.SENDING, lease_until__lt=now
+    )
+    return bool(
+        DocumentEvent.objects.filter(claimable, pk=event_id).update(
+            status=EventStatus.SENDING, lease_until=now + LEASE, error=""
+        )
+    )
+
+
+def _finish(event_id: int, status: str, error: str = "") -> None:
+    from django.db.models import F
+
+    DocumentEvent.objects.filter(pk=event_id).update(
+        status=status,
+        error=error[:1000],
+        attempts=F("attempts") + 1,
+        lease_until=None,
+        done_at=timezone.now() if status == EventStatus.DONE else None,
+    )
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return _("The mail server refused the recipient: %(detail)s") % {"detail": error.recipients}
+    if isinstance(error, smtplib.SMTPException):
+        return _("The mail server refused the message: %(detail)s") % {"detail": error}
+    return _("The mail server could not be reached (%(detail)s). Send it again later.") % {
+        "detail": str(error) or type(error).__name__
+    }
+
+
+def deliver(event_id: int) -> None:
+    """Send the e-mail of event ``event_id`` if it is still to send; record sent or failed."""
+    if not _claim(event_id):
+        return
+    event = DocumentEvent.objects.select_related("document__journal", "document__party", "layout").get(pk=event_id)
+    document, layout = event.document, event.layout
+    try:
+        pdf = render_pdf(layout, merge_fields.context(document, layout.language))
+    except TemplateFailed as e:
+        _finish(event_id, EventStatus.FAILED, str(e.problem))
+        return
+    message = EmailMessage(
+        subject=event.subject,
+        body=event.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[event.recipient],
+    )
+    filename = f"{document.journal.code}-{document.number}".replace("/", "-").replace(" ", "_")
+    message.attach(f"{filename}.pdf", pdf, "application/pdf")
+    try:
+        get_connection(fail_silently=False, timeout=SMTP_TIMEOUT).send_messages([message])
+    except (TimeoutError, smtplib.SMTPException, OSError) as e:
+        _finish(event_id, EventStatus.FAILED, _reason(e))
+        return
+    _finish(event_id, EventStatus.DONE)
