@@ -397,18 +397,24 @@ class Column:
         return self.count - len(self.cards)
 
 
-CARDS_PER_STAGE = 50
+CARDS_PER_STAGE = 20
+
+
+def _open_opportunities(followed_by: int | None) -> QuerySet[Folder]:
+    opportunities = Folder.objects.filter(is_opportunity=True, status=OpportunityStatus.OPEN, archived=False)
+    if followed_by:
+        opportunities = opportunities.filter(followed_by_id=followed_by)
+    return opportunities
 
 
 def pipeline(user, *, followed_by: int | None = None, limit_per_stage: int = CARDS_PER_STAGE) -> list[Column]:
     """Open opportunities by stage, with column totals of budget and weighted amount.
 
     Totals cover every open opportunity; each column shows the ``limit_per_stage`` closing
-    soonest (a column of a thousand cards helps nobody, and renders slowly).
+    soonest, and loads more on demand (``stage_cards``): a column of a thousand cards helps
+    nobody, and renders slowly.
     """
-    opportunities = Folder.objects.filter(is_opportunity=True, status=OpportunityStatus.OPEN, archived=False)
-    if followed_by:
-        opportunities = opportunities.filter(followed_by_id=followed_by)
+    opportunities = _open_opportunities(followed_by)
     totals: dict[int, Any] = {
         row["stage"]: row
         for row in opportunities.values("stage").annotate(
@@ -419,22 +425,33 @@ def pipeline(user, *, followed_by: int | None = None, limit_per_stage: int = CAR
     }
     columns = []
     for stage in Stage.objects.all():
-        cards = list(
-            opportunities.filter(stage=stage)
-            .select_related("party", "followed_by")
-            .order_by("expected_close", "id")[:limit_per_stage]
-        )
         total = totals.get(stage.pk, {})
         columns.append(
             Column(
                 stage,
-                cards,
+                stage_cards(user, stage, followed_by=followed_by, limit=limit_per_stage) if total else [],
                 total.get("n") or 0,
                 total.get("budget_total") or 0,
                 round(total.get("weighted_total") or 0, 2),
             )
         )
     return columns
+
+
+def stage_cards(
+    user, stage: Stage, *, followed_by: int | None = None, offset: int = 0, limit: int = CARDS_PER_STAGE
+) -> list[Folder]:
+    """The open opportunities of ``stage`` closing soonest, from ``offset``."""
+    return list(
+        _open_opportunities(followed_by)
+        .filter(stage=stage)
+        .select_related("party", "followed_by")
+        .order_by("expected_close", "id")[offset : offset + limit]
+    )
+
+
+def stage_count(user, stage: Stage, *, followed_by: int | None = None) -> int:
+    return _open_opportunities(followed_by).filter(stage=stage).count()
 
 
 def forecast(user, *, followed_by: int | None = None) -> list[dict]:
@@ -448,31 +465,29 @@ def forecast(user, *, followed_by: int | None = None) -> list[dict]:
     )
     if followed_by:
         opportunities = opportunities.filter(followed_by_id=followed_by)
+    rows = (
+        opportunities.annotate(month=TruncMonth("expected_close"))
+        .values("month", "status")
+        .annotate(
+            n=Count("id"),
+            budget_total=Sum("budget"),
+            weighted_total=Sum(F("budget") * F("probability"), output_field=DecimalField()) / 100,
+        )
+        .order_by()
+    )
     months: dict = {}
-    rows = opportunities.annotate(month=TruncMonth("expected_close")).values("month", "status", "budget", "probability")
     for row in rows:
         m = months.setdefault(
             row["month"],
-            {
-                "month": row["month"],
-                "count": 0,
-                "budget": 0,
-                "weighted": 0,
-                "won": 0,
-                "won_budget": 0,
-                "lost": 0,
-                "lost_budget": 0,
-            },
+            {"month": row["month"], "count": 0, "budget": 0, "weighted": 0}
+            | {f"{s}{suffix}": 0 for s in ("won", "lost") for suffix in ("", "_budget")},
         )
-        budget = row["budget"] or 0
+        budget = row["budget_total"] or 0
         if row["status"] == OpportunityStatus.OPEN:
-            m["count"] += 1
-            m["budget"] += budget
-            if row["probability"] is not None:
-                m["weighted"] += round(budget * row["probability"] / 100, 2)
+            m["count"], m["budget"] = row["n"], budget
+            m["weighted"] = round(row["weighted_total"] or 0, 2)
         else:
-            m[row["status"]] += 1
-            m[f"{row['status']}_budget"] += budget
+            m[row["status"]], m[f"{row['status']}_budget"] = row["n"], budget
     return [months[k] for k in sorted(months)]
 
 

@@ -26,6 +26,7 @@ opportunity_patterns = [
     path("folders/<int:pk>/status/", folders.opportunity_status, name="opportunity_status"),
     path("pipeline/", folders.pipeline_board, name="pipeline"),
     path("pipeline/<int:pk>/move/", folders.pipeline_move, name="pipeline_move"),
+    path("pipeline/stages/<int:pk>/", folders.pipeline_column, name="pipeline_column"),
 ]
 
 urlpatterns = [

@@ -75,14 +75,34 @@ def test_the_folders_open_in_a_new_tab_and_the_form_keeps_what_was_typed(page, u
     expect(page.locator("#id_subject")).to_have_value("Half typed")
 
 
-def test_board_cards_unfold_their_move_control(page, user):
+def test_board_cards_open_the_one_move_dialog_from_the_keyboard(page, user):
     first, second = Stage.objects.order_by("position")[:2]
     deal = factories.folder(user, name="Big deal", is_opportunity=True, stage=first, followed_by=user)
     log_in(page, "paul", PASSWORD)
     page.goto("/crm/pipeline/")
-    card = page.locator(f'[data-card="{deal.pk}"]')
-    expect(card.locator("select[name=stage]")).to_be_hidden()
-    card.locator("summary").click()
-    card.locator("select[name=stage]").select_option(str(second.pk))
-    card.get_by_role("button", name="Move", exact=True).click()
+    assert page.locator("select[name=stage]").count() == 1  # one control for the board, not one a card
+    dialog = page.locator("[data-move-dialog]")
+    expect(dialog).to_be_hidden()
+    page.locator(f'[data-card="{deal.pk}"] [data-move-open]').focus()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("[data-move-name]")).to_have_text("Big deal")
+    expect(dialog.locator("select[name=stage]")).to_be_focused()
+    dialog.locator("select[name=stage]").select_option(str(second.pk))
+    dialog.get_by_role("button", name="Move", exact=True).click()
     expect(page.locator(f'[data-stage="{second.pk}"] [data-card="{deal.pk}"]')).to_be_visible()
+
+
+def test_a_long_column_shows_its_first_cards_and_loads_more(page, user):
+    from suivi.activities.queries import CARDS_PER_STAGE
+
+    first = Stage.objects.order_by("position").first()
+    for n in range(CARDS_PER_STAGE + 3):
+        factories.folder(user, name=f"Deal {n:02}", is_opportunity=True, stage=first, followed_by=user)
+    log_in(page, "paul", PASSWORD)
+    page.goto("/crm/pipeline/")
+    column = page.locator(f'[data-stage="{first.pk}"]')
+    expect(column.locator("[data-card]")).to_have_count(CARDS_PER_STAGE)
+    column.locator("[data-more]").click()
+    expect(column.locator("[data-card]")).to_have_count(CARDS_PER_STAGE + 3)
+    expect(column.locator("[data-more]")).to_have_count(0)

@@ -1,7 +1,7 @@
 """Folders (S10, S11) and the opportunity pipeline (S6)."""
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -11,11 +11,14 @@ from suivi.accounts.queries import followed_by_choices
 from suivi.activities import services as action_services
 from suivi.activities.models import Stage
 from suivi.activities.queries import (
+    CARDS_PER_STAGE,
     access_folder,
     folder_choices,
     folder_list,
     forecast,
     pipeline,
+    stage_cards,
+    stage_count,
     visible_actions,
 )
 from suivi.activities.services import may_change_folder
@@ -213,6 +216,25 @@ def pipeline_board(request):
             "users": User.objects.filter(is_active=True),
             "followed_by": followed_by,
             "forecast": forecast(request.user, followed_by=followed_by),
+        },
+    )
+
+
+def pipeline_column(request, pk):
+    """More cards of one column of the board, after the ``offset`` first ones."""
+    stage = get_object_or_404(Stage, pk=pk)
+    followed_by = parse_id(request.GET.get("followed_by"))
+    offset = min(max(parse_id(request.GET.get("offset")) or 0, 0), 100_000)
+    cards = stage_cards(request.user, stage, followed_by=followed_by, offset=offset, limit=CARDS_PER_STAGE)
+    return render(
+        request,
+        "web/folders/_cards.html",
+        {
+            "cards": cards,
+            "more": max(0, stage_count(request.user, stage, followed_by=followed_by) - offset - len(cards)),
+            "stage": stage,
+            "next_offset": offset + CARDS_PER_STAGE,
+            "followed_by": followed_by,
         },
     )
 

@@ -100,13 +100,31 @@
   document.addEventListener("click", function (e) { if (!menu.hidden && !menu.contains(e.target) && !e.target.closest("[data-menu-button]")) { menu.hidden = true; } });
 })();
 
-// Pipeline board (S6): drag a card to another stage. The select under each card does the same
-// without a mouse.
+// Pipeline board (S6): drag a card to another stage. Each card's Move button opens the board's
+// one move dialog (stage select, keyboard-friendly), which does the same without a mouse.
 (function () {
   "use strict";
   var board = document.querySelector("[data-board]");
   if (!board) { return; }
   var csrf = (document.querySelector("[name=csrfmiddlewaretoken]") || {}).value;
+  var dialog = document.querySelector("[data-move-dialog]");
+  var opener = null;
+  board.addEventListener("click", function (e) {
+    var button = e.target.closest("[data-move-open]");
+    if (!button || !dialog) { return; }
+    var card = button.closest("[data-card]");
+    var form = dialog.querySelector("[data-move-form]");
+    form.action = card.dataset.move;
+    form.querySelector("select[name=stage]").value = card.closest("[data-stage]").dataset.stage;
+    dialog.querySelector("[data-move-name]").textContent = card.querySelector("strong").textContent;
+    opener = button;
+    dialog.showModal();
+    form.querySelector("select[name=stage]").focus();
+  });
+  if (dialog) {
+    dialog.querySelector("[data-move-cancel]").addEventListener("click", function () { dialog.close(); });
+    dialog.addEventListener("close", function () { if (opener) { opener.focus(); } });
+  }
   board.addEventListener("dragstart", function (e) {
     var card = e.target.closest("[data-card]");
     if (card) { e.dataTransfer.setData("text/plain", card.dataset.card); e.dataTransfer.effectAllowed = "move"; }
