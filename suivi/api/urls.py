@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import sales, views
 
 router = DefaultRouter()
 router.register("parties", views.PartyViewSet, basename="party")
@@ -13,6 +13,7 @@ router.register("actions", views.ActionViewSet, basename="action")
 router.register("folders", views.FolderViewSet, basename="folder")
 router.register("action-types", views.ActionTypeViewSet, basename="action-type")
 router.register("stages", views.StageViewSet, basename="stage")
+sales.register(router)
 
 urlpatterns = [
     path("v1/auth/token", views.obtain_token, name="api_token"),

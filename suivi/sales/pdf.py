@@ -40,3 +40,13 @@ def render_pdf(layout, context: dict[str, Any]) -> bytes:
     return HTML(string=html_page(layout, context), url_fetcher=fetcher, base_url=None).write_pdf(
         stylesheets=stylesheets
     )
+
+
+def pdf_filename(document) -> str:
+    """``VF-2025-00042.pdf``; a draft is named by its id."""
+    name = (
+        f"{document.journal.code}-{document.number}"
+        if document.number
+        else f"{document.journal.code}-draft-{document.pk}"
+    )
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name) + ".pdf"

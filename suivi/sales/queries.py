@@ -20,6 +20,9 @@ from suivi.lib.ids import parse_id
 from suivi.lib.unicode import strip_unstorable
 
 from .models import Article, Document, DocumentEvent, DocumentKind, DocumentStatus, Journal, Layout, VatRate
+from .pdf import pdf_filename
+from .totals import Totals
+from .totals import document_totals as totals_of
 
 SALES_GROUP = "Sales"
 PAGE_SIZE = 50
@@ -117,6 +120,15 @@ def layouts(user) -> QuerySet[Layout]:
 
 def vat_rates(user) -> QuerySet[VatRate]:
     return VatRate.objects.all() if _signed_in(user) else VatRate.objects.none()
+
+
+def document_totals(document: Document) -> Totals:
+    """Totals of ``document`` per VAT rate and overall, from its lines."""
+    return totals_of(list(document.lines.select_related("vat_rate")))
+
+
+def document_filename(document: Document) -> str:
+    return pdf_filename(document)
 
 
 def document_events(user, document: Document) -> QuerySet[DocumentEvent]:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from . import merge_fields
 from .layouts import TemplateFailed
 from .models import DocumentEvent, EventStatus
-from .pdf import render_pdf
+from .pdf import pdf_filename, render_pdf
 
 LEASE = timedelta(minutes=5)
 SMTP_TIMEOUT = 15
@@ -73,8 +73,7 @@ def deliver(event_id: int) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[event.recipient],
     )
-    filename = f"{document.journal.code}-{document.number}".replace("/", "-").replace(" ", "_")
-    message.attach(f"{filename}.pdf", pdf, "application/pdf")
+    message.attach(pdf_filename(document), pdf, "application/pdf")
     try:
         get_connection(fail_silently=False, timeout=SMTP_TIMEOUT).send_messages([message])
     except (TimeoutError, smtplib.SMTPException, OSError) as e:

@@ -497,7 +497,12 @@ def make_credit_note(*, acting_user, invoice: Document, journal: Journal | None 
 
 def document_pdf(document: Document, layout: Layout) -> bytes:
     """The PDF of ``document`` printed with ``layout`` (a read: nothing is recorded)."""
-    return render_pdf(layout, merge_fields.context(document, layout.language))
+    try:
+        return render_pdf(layout, merge_fields.context(document, layout.language))
+    except TemplateFailed as e:
+        raise SuiviError(
+            _("The layout “%(layout)s” fails: %(problem)s") % {"layout": layout, "problem": e.problem}
+        ) from e
 
 
 def _printable(document: Document, layout: Layout) -> None:
@@ -517,12 +522,7 @@ def print_document(*, acting_user, document: Document, layout: Layout, idempoten
     the layout's linked-action rule hooks on the event."""
     require_seller(acting_user)
     _printable(document, layout)
-    try:
-        pdf = document_pdf(document, layout)
-    except TemplateFailed as e:
-        raise SuiviError(
-            _("The layout “%(layout)s” fails: %(problem)s") % {"layout": layout, "problem": e.problem}
-        ) from e
+    pdf = document_pdf(document, layout)
     return _record_print(acting_user, document, layout, _key(idempotency_key)), pdf
 
 
@@ -553,8 +553,8 @@ def send_document(
 ) -> DocumentEvent:
     """E-mail ``document`` printed with ``layout`` to ``to`` (default: its contact, else its
     party), with the layout's subject and body. The send is recorded first, then delivered: an
-    unreachable server leaves it *failed* with the reason, to retry; a repeated request (same
-    ``idempotency_key``) sends once."""
+    unreachable server leaves it *failed* with the reason, to retry (``retry_send``, or the same
+    request again); a repeated request (same ``idempotency_key``) never sends twice."""
     require_seller(acting_user)
     _printable(document, layout)
     to = (to or "").strip() or recipient_of(document)
@@ -575,7 +575,7 @@ def send_document(
             _("The layout “%(layout)s” fails: %(problem)s") % {"layout": layout, "problem": e.problem}
         ) from e
     event = _record_send(acting_user, document, layout, _key(idempotency_key), to, subject, body)
-    if event.status in (EventStatus.PENDING, EventStatus.FAILED) and event.attempts == 0:
+    if event.status in (EventStatus.PENDING, EventStatus.FAILED):  # new, or the same request retried
         sending.deliver(event.pk)
         event.refresh_from_db()
     return event

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .gating import crm_gate, gated, opportunities_gate
-from .views import actions, auth, contacts, folders, imports, pages, parties, settings, users
+from .views import actions, auth, contacts, documents, folders, imports, pages, parties, sales_settings, settings, users
 
 # Every CRM page is declared here, behind login and the CRM gate (S1): a new one cannot forget it.
 crm_patterns = [
@@ -29,6 +29,25 @@ opportunity_patterns = [
     path("pipeline/stages/<int:pk>/", folders.pipeline_column, name="pipeline_column"),
 ]
 
+# The commercial side: behind login, not behind the CRM gate (quotes and invoices work with the CRM off).
+sales_patterns = [
+    path("documents/", documents.document_list_page, name="document_list"),
+    path("documents/new/", documents.document_create, name="document_create"),
+    path("documents/<int:pk>/", documents.document_detail, name="document_detail"),
+    path("documents/<int:pk>/update/", documents.document_edit, name="document_edit"),
+    path("documents/<int:pk>/validate/", documents.document_validate, name="document_validate"),
+    path("documents/<int:pk>/cancel/", documents.document_cancel, name="document_cancel"),
+    path("documents/<int:pk>/convert/", documents.document_convert, name="document_convert"),
+    path("documents/<int:pk>/preview.pdf", documents.document_preview, name="document_preview"),
+    path("documents/<int:pk>/print/", documents.document_print, name="document_print"),
+    path("documents/<int:pk>/send/", documents.document_send, name="document_send"),
+    path("documents/<int:pk>/sends/<int:event_pk>/retry/", documents.event_retry, name="document_send_retry"),
+    path("settings/journals/<int:pk>/years/", sales_settings.journal_year, name="journal_year"),
+    path("settings/<slug:kind>/", sales_settings.sales_settings_list, name="sales_settings"),
+    path("settings/<slug:kind>/new/", sales_settings.sales_settings_row, name="sales_settings_new"),
+    path("settings/<slug:kind>/<int:pk>/", sales_settings.sales_settings_row, name="sales_settings_row"),
+]
+
 urlpatterns = [
     path("", pages.home, name="home"),
     path("healthz", pages.healthz, name="healthz"),
@@ -46,6 +65,7 @@ urlpatterns = [
     path("password/set/<uidb64>/<token>/", users.SetPasswordView.as_view(), name="set_password"),
     path("settings/<slug:tab>/", settings.company_settings_page, name="company_settings"),
     path("crm/", include(gated(crm_patterns, crm_gate))),
+    path("sales/", include(sales_patterns)),
     path("crm/", include(gated(opportunity_patterns, opportunities_gate))),
     path("parties/", parties.party_list_page, name="party_list"),
     path("parties/new/", parties.party_create, name="party_create"),
