@@ -533,3 +533,247 @@ def test_another_users_bulk_close_leaves_a_private_action_open(world):
     client.force_login(world["users"]["other"])
     client.post("/crm/actions/bulk/", {"ids": [world["secret"].pk], "do": "close"})
     assert Action.objects.get(pk=world["secret"].pk).status == "todo"
+
+
+# --- the commercial side (issue 9) -----------------------------------------------------------------
+# Every user reads documents and the sales settings; sellers (managers and the Sales group: here
+# the *owner*) write documents; managers configure. Not behind the CRM gate.
+
+SELLERS = {"anonymous": L, "other": 403, "owner": 302, "manager": 302, "admin": 302}
+SELLERS_READ = {"anonymous": L, "other": 403, "owner": 200, "manager": 200, "admin": 200}
+API_SELLERS = {"anonymous": 401, "other": 403, "owner": 200, "manager": 200, "admin": 200}
+API_SELLERS_CREATED = {"anonymous": 401, "other": 403, "owner": 201, "manager": 201, "admin": 201}
+API_MANAGERS = {"anonymous": 401, "other": 403, "owner": 403, "manager": 200, "admin": 200}
+API_MANAGERS_CREATED = {"anonymous": 401, "other": 403, "owner": 403, "manager": 201, "admin": 201}
+
+
+@pytest.fixture
+def sales_world(world):
+    from django.contrib.auth.models import Group
+
+    from suivi.sales import services as sales_services
+    from suivi.sales.demo import load_sales
+    from suivi.sales.models import Journal, Layout, VatRate
+
+    load_sales()
+    owner = world["users"]["owner"]
+    owner.groups.add(Group.objects.get_or_create(name="Sales")[0])
+    journal = Journal.objects.get(code="VF")
+    rate = VatRate.objects.get(code="21")
+    lines = [{"description": "Work", "quantity": "2", "unit_price": "50", "vat_rate": rate}]
+    values = {"journal": journal, "party": world["party"]}
+    draft = sales_services.create_document(acting_user=owner, values=values, lines=lines)
+    invoice = sales_services.create_document(acting_user=owner, values=values, lines=lines)
+    invoice = sales_services.validate_document(acting_user=owner, document=invoice, expected_version=1)
+    return {
+        **world,
+        "draft": draft,
+        "invoice": invoice,
+        "journal": journal,
+        "layout": Layout.objects.get(journal=journal),
+        "rate": rate,
+    }
+
+
+def _sales_model(key):
+    from suivi.sales.models import Document, Journal, Layout, VatRate
+
+    return {"draft": Document, "invoice": Document, "journal": Journal, "layout": Layout, "rate": VatRate}[key]
+
+
+def _sales_version(key):
+    return lambda w, u: {"version": _sales_model(key).objects.get(pk=w[key].pk).version}
+
+
+def _draft_form(w, u):
+    return {
+        "party": w["party"].pk,
+        "journal": w["journal"].pk,
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-description": "Work",
+        "lines-0-quantity": "1",
+        "lines-0-unit_price": "10",
+        "lines-0-vat_rate": w["rate"].pk,
+        **_sales_version("draft")(w, u),
+    }
+
+
+def _sales_if_match(key):
+    return lambda w: {"HTTP_IF_MATCH": f'"{_sales_model(key).objects.get(pk=w[key].pk).version}"'}
+
+
+SALES_PAGES = [
+    ("documents", "get", "/sales/documents/", None, ALL, None),
+    ("document", "get", "/sales/documents/{invoice}/", None, ALL, None),
+    ("draft preview", "get", "/sales/documents/{draft}/preview.pdf", None, ALL, None),
+    ("new document", "get", "/sales/documents/new/?party={party}", None, SELLERS_READ, None),
+    ("create document", "post", "/sales/documents/new/", _draft_form, SELLERS, None),
+    ("edit draft form", "get", "/sales/documents/{draft}/update/", None, SELLERS_READ, None),
+    ("edit draft", "post", "/sales/documents/{draft}/update/", _draft_form, SELLERS, "draft"),
+    ("validate", "post", "/sales/documents/{draft}/validate/", _sales_version("draft"), SELLERS, "draft"),
+    ("cancel draft", "post", "/sales/documents/{draft}/cancel/", None, SELLERS, "draft"),
+    ("credit note", "post", "/sales/documents/{invoice}/convert/", lambda w, u: {"kind": "credit_note"}, SELLERS, None),
+    (
+        "print",
+        "post",
+        "/sales/documents/{invoice}/print/",
+        lambda w, u: {"layout": w["layout"].pk},
+        {**SELLERS_READ},
+        "invoice",
+    ),
+    (
+        "send",
+        "post",
+        "/sales/documents/{invoice}/send/",
+        lambda w, u: {"layout": w["layout"].pk, "to": "x@example.com"},
+        SELLERS,
+        "invoice",
+    ),
+    ("sales settings", "get", "/sales/settings/journals/", None, ALL, None),
+    ("layout form", "get", "/sales/settings/layouts/{layout}/", None, ALL, None),
+    ("new article form", "get", "/sales/settings/articles/new/", None, ALL, None),
+    (
+        "create VAT rate",
+        "post",
+        "/sales/settings/vat-rates/new/",
+        lambda w, u: {"code": "X", "label": "X", "rate": "5", "active": "on"},
+        {**MANAGERS, "manager": 302},
+        None,
+    ),
+    (
+        "edit journal",
+        "post",
+        "/sales/settings/journals/{journal}/",
+        lambda w, u: {
+            "code": "VF",
+            "name": "Ventes",
+            "kind": "invoice",
+            "side": "sales",
+            "numbering_pattern": "{year}-{seq:04}",
+            "active": "on",
+            **_sales_version("journal")(w, u),
+        },
+        MANAGERS,
+        "journal",
+    ),
+    (
+        "close year",
+        "post",
+        "/sales/settings/journals/{journal}/years/",
+        lambda w, u: {"year": "2020", "closed": "1"},
+        MANAGERS,
+        None,
+    ),
+]
+
+SALES_API = [
+    ("documents", "get", "/api/v1/documents/", None, API_ALL, None, None),
+    ("document", "get", "/api/v1/documents/{invoice}/", None, API_ALL, None, None),
+    (
+        "create document",
+        "post",
+        "/api/v1/documents/",
+        lambda w, u: {
+            "journal": w["journal"].pk,
+            "party": w["party"].pk,
+            "lines": [{"description": "A", "vat_rate": w["rate"].pk}],
+        },
+        API_SELLERS_CREATED,
+        None,
+        None,
+    ),
+    (
+        "patch draft",
+        "patch",
+        "/api/v1/documents/{draft}/",
+        lambda w, u: {"notes": "n"},
+        API_SELLERS,
+        "draft",
+        _sales_if_match("draft"),
+    ),
+    ("validate", "post", "/api/v1/documents/{draft}/validate/", _sales_version("draft"), API_SELLERS, "draft", None),
+    ("pdf", "get", "/api/v1/documents/{invoice}/pdf/", None, API_SELLERS, "invoice", None),
+    (
+        "send",
+        "post",
+        "/api/v1/documents/{invoice}/send/",
+        lambda w, u: {"to": "x@example.com"},
+        API_SELLERS,
+        "invoice",
+        None,
+    ),
+    ("articles", "get", "/api/v1/articles/", None, API_ALL, None, None),
+    ("journals", "get", "/api/v1/journals/", None, API_ALL, None, None),
+    ("layouts", "get", "/api/v1/layouts/", None, API_ALL, None, None),
+    ("VAT rates", "get", "/api/v1/vat-rates/", None, API_ALL, None, None),
+    (
+        "create article",
+        "post",
+        "/api/v1/articles/",
+        lambda w, u: {"code": f"A{u.pk}", "name_fr": "A", "vat_rate": w["rate"].pk},
+        API_MANAGERS_CREATED,
+        None,
+        None,
+    ),
+    (
+        "patch layout",
+        "patch",
+        "/api/v1/layouts/{layout}/",
+        lambda w, u: {"name": "N"},
+        API_MANAGERS,
+        "layout",
+        _sales_if_match("layout"),
+    ),
+]
+
+
+def _sales_fingerprint(w, key):
+    if key is None:
+        return None
+    obj = _sales_model(key).objects.filter(pk=w[key].pk).first()
+    return obj and (
+        obj.version,
+        getattr(obj, "status", None),
+        getattr(obj, "print_count", None),
+        obj.events.count() if hasattr(obj, "events") else None,
+    )
+
+
+def _sales_check(w, role, name, expected, response, key, before):
+    status = response.status_code
+    if expected == L:
+        assert status == 302 and "/login/" in response["Location"], (name, role, status)
+    else:
+        assert status == expected, (name, role, status, response.content[:300])
+    if status >= 400 or expected == L:
+        assert _sales_fingerprint(w, key) == before, (name, role, "a refused request changed the record")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name, method, url, data, expected, key", SALES_PAGES, ids=[r[0] for r in SALES_PAGES])
+def test_sales_pages(sales_world, role, name, method, url, data, expected, key):
+    client = Client()
+    if role != "anonymous":
+        client.force_login(sales_world["users"][role])
+    user = sales_world["users"].get(role) or sales_world["users"]["other"]
+    before = _sales_fingerprint(sales_world, key)
+    response = getattr(client, method)(_url(url, sales_world), data(sales_world, user) if data else None)
+    _sales_check(sales_world, role, name, expected[role], response, key, before)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name, method, url, data, expected, key, headers", SALES_API, ids=[r[0] for r in SALES_API])
+def test_sales_api(sales_world, role, name, method, url, data, expected, key, headers):
+    client = APIClient()
+    if role != "anonymous":
+        client.force_authenticate(sales_world["users"][role])
+    user = sales_world["users"].get(role) or sales_world["users"]["other"]
+    before = _sales_fingerprint(sales_world, key)
+    response = getattr(client, method)(
+        _url(url, sales_world),
+        data(sales_world, user) if data else None,
+        format="json",
+        **(headers(sales_world) if headers else {}),
+    )
+    _sales_check(sales_world, role, name, expected[role], response, key, before)
