@@ -160,16 +160,21 @@ def save_layout(*, acting_user, instance: Layout | None, values: dict[str, Any],
 # --- documents -----------------------------------------------------------------------------------
 
 
-def _decimal(value: Any, name: str, errors: Errors, default: str = "0") -> Decimal:
+def _decimal(value: Any, where: str, errors: Errors, default: str = "0") -> Decimal:
+    """A number typed by a user (comma or dot); on a bad one, a message naming ``where``."""
     if value in (None, ""):
         return Decimal(default)
     try:
         number = Decimal(str(value).strip().replace(",", "."))
     except (InvalidOperation, ValueError):
-        errors.setdefault(name, _("“%(value)s” is not a number.") % {"value": str(value)[:20]})
+        number = Decimal("NaN")
+    if not number.is_finite():
+        errors.setdefault(
+            "lines", _("%(where)s: “%(value)s” is not a number.") % {"where": where, "value": str(value)[:20]}
+        )
         return Decimal(default)
-    if not number.is_finite() or abs(number) >= LIMIT:
-        errors.setdefault(name, _("This number is too large."))
+    if abs(number) >= LIMIT:
+        errors.setdefault("lines", _("%(where)s: this number is too large.") % {"where": where})
         return Decimal(default)
     return number
 
@@ -186,10 +191,10 @@ def _build_lines(document: Document, rows: list[dict[str, Any]]) -> tuple[list[D
     for n, row in enumerate(rows, start=1):
         article = row.get("article")
         where = _("Line %(n)s") % {"n": n}
-        quantity = _decimal(row.get("quantity"), "lines", errors, "1")
+        quantity = _decimal(row.get("quantity"), where, errors, "1")
         price_given = row.get("unit_price") not in (None, "")
-        unit_price = _decimal(row.get("unit_price"), "lines", errors)
-        discount = _decimal(row.get("discount_percent"), "lines", errors)
+        unit_price = _decimal(row.get("unit_price"), where, errors)
+        discount = _decimal(row.get("discount_percent"), where, errors)
         vat_rate = row.get("vat_rate") or (article.vat_rate if article else None)
         description = (row.get("description") or "").strip() or (article.name(language) if article else "")
         if not description:
