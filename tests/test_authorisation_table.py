@@ -524,7 +524,7 @@ def test_every_route_is_in_the_table():
         match = resolve(re.sub(r"\{\w+\}", "1", url).split("?")[0])
         return f"{match.namespace}:{match.url_name}" if match.namespace else match.url_name
 
-    listed = {name_of(row[2]) for row in PAGES + API}
+    listed = {name_of(row[2]) for row in PAGES + API + SALES_PAGES + SALES_API}
     assert set(names(get_resolver().url_patterns)) - listed - UNLISTED == set()
 
 
@@ -553,7 +553,7 @@ def sales_world(world):
 
     from suivi.sales import services as sales_services
     from suivi.sales.demo import load_sales
-    from suivi.sales.models import Journal, Layout, VatRate
+    from suivi.sales.models import Article, DocumentEvent, Journal, Layout, VatRate
 
     load_sales()
     owner = world["users"]["owner"]
@@ -565,12 +565,24 @@ def sales_world(world):
     draft = sales_services.create_document(acting_user=owner, values=values, lines=lines)
     invoice = sales_services.create_document(acting_user=owner, values=values, lines=lines)
     invoice = sales_services.validate_document(acting_user=owner, document=invoice, expected_version=1)
+    layout = Layout.objects.get(journal=journal)
+    failed = DocumentEvent.objects.create(
+        document=invoice,
+        kind="email",
+        layout=layout,
+        user=owner,
+        idempotency_key="x",
+        status="failed",
+        recipient="a@b.be",
+    )
     return {
         **world,
+        "article": Article.objects.get(code="CONSULT"),
+        "event": failed,
         "draft": draft,
         "invoice": invoice,
         "journal": journal,
-        "layout": Layout.objects.get(journal=journal),
+        "layout": layout,
         "rate": rate,
     }
 
@@ -578,7 +590,8 @@ def sales_world(world):
 def _sales_model(key):
     from suivi.sales.models import Document, Journal, Layout, VatRate
 
-    return {"draft": Document, "invoice": Document, "journal": Journal, "layout": Layout, "rate": VatRate}[key]
+    models = {"draft": Document, "invoice": Document, "journal": Journal, "layout": Layout, "rate": VatRate}
+    return models[key]
 
 
 def _sales_version(key):
@@ -627,6 +640,14 @@ SALES_PAGES = [
         "post",
         "/sales/documents/{invoice}/send/",
         lambda w, u: {"layout": w["layout"].pk, "to": "x@example.com"},
+        SELLERS,
+        "invoice",
+    ),
+    (
+        "send again",
+        "post",
+        "/sales/documents/{invoice}/sends/{event}/retry/",
+        None,
         SELLERS,
         "invoice",
     ),
@@ -703,7 +724,20 @@ SALES_API = [
         "invoice",
         None,
     ),
+    ("cancel draft", "post", "/api/v1/documents/{draft}/cancel/", None, API_SELLERS, "draft", None),
+    (
+        "credit note",
+        "post",
+        "/api/v1/documents/{invoice}/convert/",
+        lambda w, u: {"kind": "credit_note"},
+        API_SELLERS_CREATED,
+        None,
+        None,
+    ),
     ("articles", "get", "/api/v1/articles/", None, API_ALL, None, None),
+    ("article", "get", "/api/v1/articles/{article}/", None, API_ALL, None, None),
+    ("journal", "get", "/api/v1/journals/{journal}/", None, API_ALL, None, None),
+    ("VAT rate", "get", "/api/v1/vat-rates/{rate}/", None, API_ALL, None, None),
     ("journals", "get", "/api/v1/journals/", None, API_ALL, None, None),
     ("layouts", "get", "/api/v1/layouts/", None, API_ALL, None, None),
     ("VAT rates", "get", "/api/v1/vat-rates/", None, API_ALL, None, None),
