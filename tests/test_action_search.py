@@ -114,7 +114,7 @@ def test_words_match_the_start_of_a_subject_word_and_follow_a_renamed_subject(us
 
 
 def test_common_and_rare_words_find_the_same_actions(user_client, plain_user, monkeypatch):
-    """A rare word is looked up by ids, a common one checked row by row: both give the same."""
+    """A rare word is looked up by ids, a broad one checked row by row: both give the same."""
     from suivi.activities import queries
 
     party = factories.party(plain_user, name="Boulangerie Dupont", city="Mons")
@@ -132,9 +132,9 @@ def test_common_and_rare_words_find_the_same_actions(user_client, plain_user, mo
         "dupont four": {"Quote"},
         "zzzz": set(),
     }
-    for rare_word in (2_000, 0):
-        monkeypatch.setattr(queries, "RARE_WORD", rare_word)
-        assert {text: search(user_client, text) for text in expected} == expected, rare_word
+    for broad_word in (10_000, 0):
+        monkeypatch.setattr(queries, "BROAD_WORD", broad_word)
+        assert {text: search(user_client, text) for text in expected} == expected, broad_word
 
 
 def test_keywords_are_written_for_actions_recorded_before_they_existed(user_client, plain_user):
@@ -150,3 +150,18 @@ def test_keywords_are_written_for_actions_recorded_before_they_existed(user_clie
     migration = importlib.import_module("suivi.activities.migrations.0007_action_keywords")
     migration.write_keywords(apps, None)
     assert search(user_client, "demo") == {"Démo produit"}
+
+
+def test_a_broad_word_counts_only_a_few_pages(user_client, plain_user, monkeypatch):
+    """Counting every action of a word found in most of them would read most rows: past a page
+    or two the list says "more than"."""
+    from suivi.activities import queries
+
+    monkeypatch.setattr(queries, "BROAD_WORD", 2)
+    monkeypatch.setattr(queries, "BROAD_COUNT_CAP", 3)
+    for n in range(5):
+        factories.action(plain_user, subject=f"Relance {n}")
+    page = user_client.get("/crm/actions/", {"query": "relance", "sort": "-when"}).content.decode()
+    assert "More than 3 actions" in page and len(rows(page)) == 5
+    page = user_client.get("/crm/actions/", {"query": "relance 4", "sort": "-when"}).content.decode()
+    assert rows(page) == ["Relance 4"]

@@ -227,6 +227,7 @@ PAGES = [
     ),
     ("type-ahead", "get", "/parties/typeahead/?q=alp", None, ALL, None),
     ("export", "get", "/parties/export.csv", None, ALL, None),
+    ("contacts export", "get", "/contacts/export.csv", None, ALL, None),
     ("import", "get", "/parties/import/", None, MANAGERS_READ, None),
     ("contact list", "get", "/contacts/", None, ALL, None),
     ("contact page", "get", "/contacts/{contact}/", None, ALL, None),

@@ -14,12 +14,13 @@ from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone, translation
 
 from suivi.core.aliases import rewrite
+from suivi.core.counts import COUNT_CAP
 from suivi.core.expressions import ExpressionSchema, filter_by_expression
 from suivi.lib.ids import in_id_range, parse_id
 from suivi.lib.text import fold
@@ -129,6 +130,14 @@ class ActionFilters:
 
 def action_list(user, filters: ActionFilters) -> QuerySet[Action]:
     """Actions ``user`` sees, newest first. Raises ExpressionError for a bad ``query``."""
+    return action_search(user, filters)[0]
+
+
+def action_search(user, filters: ActionFilters) -> tuple[QuerySet[Action], int | None]:
+    """The action list and the cap of its count: the usual one (None), or a page or two when a
+    typed word is so common (more than ``BROAD_WORD`` actions) that counting its matches would
+    read most rows."""
+    count_cap: int | None = None
     qs = visible_actions(user)
     for name in ("followed_by", "action_type", "party", "folder"):
         value = getattr(filters, name)
@@ -146,8 +155,10 @@ def action_list(user, filters: ActionFilters) -> QuerySet[Action]:
             aliases, values = action_aliases()
             qs = filter_by_expression(qs, rewrite(filters.query, aliases, values), ActionSchema)
         else:
-            qs = matching_action_words(qs, filters.query)
-    return qs.order_by("-when", "-id")
+            qs, broad = matching_action_words(qs, filters.query)
+            if broad:
+                count_cap = BROAD_COUNT_CAP
+    return qs.order_by("-when", "-id"), count_cap
 
 
 def _start_of(day: date) -> datetime:
@@ -165,37 +176,52 @@ def looks_like_expression(text: str) -> bool:
     return bool(_EXPRESSION.search(text))
 
 
-# A word whose matching actions are at most this many is looked up by their ids; a commoner
-# word is checked row by row while the list walks its date index (it soon finds a page).
-RARE_WORD = 2_000
+# A word found in at most this many actions is looked up by their ids (the count stays exact up
+# to the counting cap); a commoner word is checked row by row while the list walks its date index
+# (it soon finds a page), and its count stops at a page or two.
+BROAD_WORD = COUNT_CAP
+BROAD_COUNT_CAP = 100
 
 
-def matching_action_words(qs: QuerySet[Action], text: str) -> QuerySet[Action]:
+def matching_action_words(qs: QuerySet[Action], text: str) -> tuple[QuerySet[Action], bool]:
     """Actions where every typed word starts a word of the subject or of the party's name, code
-    or city, or is in the folder's name or a contact's name.
+    or city, or is in the folder's name or a contact's name; and whether a word was broad.
 
-    Each word is matched by index (the action and party keywords; folders are few). A rare word —
-    a name, a typo, ``zzzz`` — becomes the list of its actions' ids, so the page reads those rows
-    instead of walking a million actions in date order without finding one.
+    Each word is matched by index (the action and party keywords; folders are few). A word of a
+    few thousand actions at most — a name, a typo, ``zzzz`` — becomes the list of their ids, so
+    the page reads those rows instead of walking a million actions in date order.
     """
+    broad = False
     for raw in dict.fromkeys(re.findall(r"\w+", text)):  # each typed word once, as typed
         word = fold(raw)[:60]
-        sources = _word_sources(word, raw)
         ids: set[int] = set()
-        for source in sources:
-            ids.update(source.values_list("pk" if source.model is Action else "action_id", flat=True)[: RARE_WORD + 1])
-            if len(ids) > RARE_WORD:
+        for source in _word_sources(word, raw):
+            ids.update(source.values_list("pk" if source.model is Action else "action_id", flat=True)[: BROAD_WORD + 1])
+            if len(ids) > BROAD_WORD:
                 break
-        if len(ids) <= RARE_WORD:
+        if len(ids) <= BROAD_WORD:
             qs = qs.filter(pk__in=ids)
         else:
-            qs = qs.filter(
-                Q(pk__in=sources[0].values("action_id"))
-                | Q(pk__in=sources[1].values("pk"))
-                | Q(pk__in=sources[2].values("pk"))
-                | Q(pk__in=sources[3].values("action_id"))
-            )
-    return qs
+            qs = qs.filter(_has_word(word, raw))
+            broad = True
+    return qs, broad
+
+
+def _has_word(word: str, raw: str) -> Q:
+    """``word`` checked on each row, as ``EXISTS`` look-ups by the row's own keys: the list then
+    walks its date index and stops at a page, where ``IN (…)`` would gather every match and sort."""
+    from suivi.parties.models import PartyKeyword
+
+    def starting(model, **outer) -> Exists:
+        words = model.objects.filter(word=word) if len(word) == 1 else model.objects.filter(word__prefix=word)
+        return Exists(words.filter(**{name: OuterRef(key) for name, key in outer.items()}))
+
+    return (
+        Q(starting(ActionKeyword, action_id="pk"))
+        | Q(starting(PartyKeyword, party_id="party_id"))
+        | Q(folder_id__in=Folder.objects.filter(name__icontains=raw).values("pk"))
+        | Q(Exists(Action.contacts.through.objects.filter(action_id=OuterRef("pk"), contact__name_key__contains=word)))
+    )
 
 
 def _word_sources(word: str, raw: str) -> list[QuerySet]:
@@ -306,6 +332,17 @@ class ActionPage:
     size: int = 50
 
 
+def _rows(qs: QuerySet[Action], order: tuple[str, ...], bottom: int, top: int) -> list[Action]:
+    """``qs[bottom:top]`` in ``order``: the ids first, from the action table alone, then those rows
+    with the relations ``qs`` selects. Joined in one query, the planner may start from a small
+    joined table (the 50 users) and sort every action of each; alone, it reads the index range."""
+    ids = list(qs.order_by(*order).values_list("pk", flat=True)[bottom:top])
+    if not ids:
+        return []
+    by_id = {row.pk: row for row in qs.order_by().filter(pk__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
 def action_page(
     qs: QuerySet[Action], cursor: str = "", size: int = 50, *, sort: str = "-when", before: str = "", number: int = 1
 ) -> ActionPage:
@@ -316,7 +353,7 @@ def action_page(
         descending = sort != "when"
         if before:
             reverse = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in order)
-            rows = list(_seek(qs, before, descending=not descending).order_by(*reverse)[: size + 1])
+            rows = _rows(_seek(qs, before, descending=not descending), reverse, 0, size + 1)
             more_before = len(rows) > size
             rows = rows[:size][::-1]
             return ActionPage(
@@ -327,7 +364,7 @@ def action_page(
             )
         if cursor:
             qs = _seek(qs, cursor, descending=descending)
-        rows = list(qs.order_by(*order)[: size + 1])
+        rows = _rows(qs, order, 0, size + 1)
         more = len(rows) > size
         rows = rows[:size]
         return ActionPage(
@@ -337,7 +374,7 @@ def action_page(
             size=size,
         )
     number = max(1, min(number, 10_000))
-    rows = list(qs.order_by(*order)[(number - 1) * size : number * size + 1])
+    rows = _rows(qs, order, (number - 1) * size, number * size + 1)
     return ActionPage(
         rows=rows[:size],
         next_number=number + 1 if len(rows) > size else None,

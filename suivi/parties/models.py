@@ -13,6 +13,19 @@ from suivi.lib.text import fold
 LANGUAGES = [("fr", "Français"), ("nl", "Nederlands"), ("en", "English"), ("de", "Deutsch")]
 
 
+def sort_indexes(name: str, fields: list[str]) -> list[models.Index]:
+    """The indexes of one list sort: one for the active rows, one for the archived ones.
+
+    Partial, because Django writes ``archived=False`` as ``WHERE NOT archived``, a condition
+    SQLite cannot match to an index starting with ``archived``: the list would sort every row. The
+    index's own condition is written the same way, so both databases use it.
+    """
+    return [
+        models.Index(fields=fields, name=f"{name}_active", condition=models.Q(archived=False)),
+        models.Index(fields=fields, name=f"{name}_archived", condition=models.Q(archived=True)),
+    ]
+
+
 class Category(models.Model):
     name = models.CharField(_("name"), max_length=80, unique=True)
     colour = models.CharField(_("colour"), max_length=7, default="#6b7280")
@@ -70,10 +83,10 @@ class Party(models.Model):
         verbose_name_plural = _("parties")
         ordering = ["name_key", "id"]
         indexes = [
-            models.Index(fields=["archived", "name_key", "id"], name="party_name_sort"),
-            models.Index(fields=["archived", "city_key", "id"], name="party_city_sort"),
-            models.Index(fields=["archived", "code"], name="party_code_sort"),
-            models.Index(fields=["archived", "created_at", "id"], name="party_created_sort"),
+            *sort_indexes("party_name", ["name_key", "id"]),
+            *sort_indexes("party_city", ["city_key", "id"]),
+            *sort_indexes("party_code", ["code"]),
+            *sort_indexes("party_created", ["created_at", "id"]),
             models.Index(fields=["email"], name="party_email"),
             # The import's duplicate check compares e-mail addresses whatever their case.
             models.Index(Lower("email"), name="party_email_lower"),
@@ -169,7 +182,7 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["name_key", "id"]
-        indexes = [models.Index(fields=["archived", "name_key", "id"], name="contact_name_sort")]
+        indexes = sort_indexes("contact_name", ["name_key", "id"])
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
@@ -205,8 +218,16 @@ class ImportStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class ImportHolds(models.TextChoices):
+    """What the rows of an import file are."""
+
+    PARTIES = "parties", _("Parties, each with an optional contact")
+    CONTACTS = "contacts", _("Contacts of existing parties (found by code or VAT number)")
+
+
 class PartyImport(models.Model):
-    """One import of parties and contacts from a CSV or XLSX file, step by step.
+    """One import of parties (each with an optional contact), or of contacts of existing parties,
+    from a CSV or XLSX file, step by step.
 
     The file is kept under MEDIA_ROOT until the import is applied; the dry-run report is stored so
     that the user can read it again; applying twice does nothing the second time.
@@ -218,6 +239,7 @@ class PartyImport(models.Model):
     filename = models.CharField(max_length=255)
     file = models.FileField(upload_to="imports/")
     encoding = models.CharField(max_length=20, default="utf-8")
+    holds = models.CharField(max_length=10, choices=ImportHolds.choices, default=ImportHolds.PARTIES)
     mapping = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
     report = models.JSONField(default=dict, blank=True)
@@ -226,7 +248,8 @@ class PartyImport(models.Model):
     preview = models.JSONField(default=list, blank=True)
     row_count = models.PositiveIntegerField(default=0)
     staged = models.FileField(upload_to="imports/", blank=True)
-    # Rows that match an existing party (code, then VAT number, then e-mail) update it.
+    # Rows that match an existing party (code, then VAT number, then e-mail) update it; contact
+    # rows, a contact of their party (e-mail, then first and last name).
     update_existing = models.BooleanField(default=False)
     # Progress of the job under way (percent) and its lease: a job whose lease expired is resumed.
     progress = models.PositiveSmallIntegerField(default=0)
@@ -238,3 +261,17 @@ class PartyImport(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class ImportedContact(models.Model):
+    """A contact that a contacts import created, so that a failed import deletes what it created
+    (as ``Party.source_import`` does for parties)."""
+
+    party_import = models.ForeignKey(PartyImport, on_delete=models.CASCADE, related_name="+", db_index=False)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["party_import", "contact"], name="imported_contact_once")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} @ {self.party_import_id}"

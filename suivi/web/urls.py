@@ -79,6 +79,7 @@ urlpatterns = [
     path("parties/<int:pk>/addresses/", parties.party_add_address, name="party_add_address"),
     path("contacts/", contacts.contact_list_page, name="contact_list"),
     path("contacts/new/", contacts.contact_create, name="contact_create"),
+    path("contacts/export.<str:fmt>", contacts.contact_export, name="contact_export"),
     path("contacts/<int:pk>/", contacts.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/update/", contacts.contact_edit, name="contact_edit"),
     path("contacts/<int:pk>/link/", contacts.contact_link, name="contact_link"),

@@ -8,48 +8,19 @@ from itertools import islice
 from typing import IO, Any
 
 from django.db import connection
-from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from suivi.lib.text import fold
 
-from ..models import Party
+from ..models import ImportHolds, Party
 from ..validation import clean_contact, clean_party, duplicate_errors
+from .contacts import ContactChecker
+from .finding import _duplicate_owners
 from .mapping import FIELDS, KINDS, PARTY_FIELDS, UPDATED_FIELDS
 from .reading import _cut, iter_rows
+from .report import Report, RowChecker, Staged
 
 CHUNK = 1000  # rows checked and written together
-
-REJECTED_KEPT = 1000  # rejected rows listed in the report (all are counted)
-
-
-@dataclass
-class Report:
-    accepted: int = 0
-    rejected: list[dict[str, Any]] = field(default_factory=list)  # {line, reason}, the first ones
-    created: int = 0
-    rejected_count: int = 0
-    # Update mode: rows that create a party, change one (the first ones listed with their
-    # changes: {line, party, changes: [[field, old, new]]}), or find it as it is.
-    to_create: int = 0
-    to_update: int = 0
-    unchanged: int = 0
-    updates: list[dict[str, Any]] = field(default_factory=list)
-    updated: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "accepted": self.accepted,
-            "rejected": self.rejected,
-            "created": self.created,
-            "rejected_count": self.rejected_count,
-            "to_create": self.to_create,
-            "to_update": self.to_update,
-            "unchanged": self.unchanged,
-            "updates": self.updates,
-            "updated": self.updated,
-        }
-
 
 # --- checking: the same for the dry run and the import -------------------------------------------
 
@@ -71,65 +42,8 @@ def _categories() -> dict[str, int]:
     return {name.casefold(): pk for pk, name in Category.objects.values_list("pk", "name")}
 
 
-def _owners(field: str, keys: set[str], *, any_case: bool = False, **extra) -> dict[str, Party]:
-    """Existing parties by ``field`` for ``keys``, 500 at a time (exact match, which uses the
-    index; ``any_case`` compares lower-cased, for e-mail addresses)."""
-    found: dict[str, Party] = {}
-    keys_list = sorted(keys)
-    for i in range(0, len(keys_list), 500):
-        chunk = keys_list[i : i + 500]
-        if any_case:
-            rows = Party.objects.annotate(key=Lower(field)).filter(key__in=chunk, **extra)
-        else:
-            rows = Party.objects.filter(**{f"{field}__in": chunk}, **extra)
-        for party in rows.only("name", "code", field):
-            key = getattr(party, field)
-            found.setdefault(key.casefold() if any_case else key, party)
-    return found
-
-
-def _duplicate_owners(
-    codes: set[str], vats: set[str], emails: set[str]
-) -> tuple[dict[str, Party], dict[str, Party], dict[str, Party]]:
-    """The existing parties that hold one of ``codes`` (any party), ``vats`` or ``emails``
-    (lower-cased; parties not archived), each by its key: what the duplicate checks compare with.
-
-    PostgreSQL: one query, three index look-ups with an array parameter each (``= ANY(%s)``), instead
-    of three queries whose IN lists of 500 parameters Django and psycopg spent more time building
-    and parsing than the database spent answering (20 ms a chunk). SQLite has no arrays: three
-    queries, 500 keys each."""
-    if connection.vendor != "postgresql":
-        return (
-            _owners("code", codes),
-            _owners("vat_number", vats, archived=False),
-            _owners("email", emails, any_case=True, archived=False),
-        )
-    by_code: dict[str, Party] = {}
-    by_vat: dict[str, Party] = {}
-    by_email: dict[str, Party] = {}
-    if not (codes or vats or emails):
-        return by_code, by_vat, by_email
-    table = connection.ops.quote_name(Party._meta.db_table)
-    columns = f"id, name, code, vat_number, email FROM {table} WHERE"
-    query = Party.objects.raw(
-        f"SELECT 'c' AS hit, {columns} code = ANY(%s)"
-        f" UNION ALL SELECT 'v', {columns} NOT archived AND vat_number = ANY(%s)"
-        f" UNION ALL SELECT 'e', {columns} NOT archived AND lower(email) = ANY(%s) ORDER BY id",
-        [sorted(codes), sorted(vats), sorted(emails)],
-    )
-    for party in query:
-        hit = getattr(party, "hit")  # noqa: B009 - an extra column of the raw query
-        if hit == "c":
-            by_code.setdefault(party.code, party)
-        elif hit == "v":
-            by_vat.setdefault(party.vat_number, party)
-        else:
-            by_email.setdefault(party.email.casefold(), party)
-    return by_code, by_vat, by_email
-
-
 @dataclass
-class _Checked:
+class _Checked(Staged):
     line: int
     cell: dict[str, str]
     values: dict[str, Any]
@@ -138,29 +52,16 @@ class _Checked:
     contact: dict[str, Any] | None
     contact_errors: dict[str, str]
 
-    def as_list(self) -> list:
-        """The fields in order (``dataclasses.astuple`` deep-copies every value: ten times slower)."""
-        return [
-            self.line,
-            self.cell,
-            self.values,
-            self.errors,
-            self.kind_problem,
-            self.contact,
-            self.contact_errors,
-        ]
 
+class Checker(RowChecker):
+    """Party rows (each with an optional contact): ``prepare`` checks each row on its own;
+    ``settle`` checks duplicates of code, VAT number and e-mail against the database and within
+    the file and, in update mode, matches rows to parties by code, then VAT number, then e-mail."""
 
-class Checker:
-    """Checks rows chunk by chunk and remembers what it saw, so that duplicates within the file
-    are found across chunks. ``prepare`` checks each row on its own (no database); ``settle``
-    checks duplicates against the database (a few batched queries a chunk) and within the file."""
+    staged = _Checked
 
     def __init__(self, default_country: str, update: bool = False):
-        self.default_country = default_country
-        self.update = update
-        self.seen: dict[tuple[str, str], int] = {}
-        self.report = Report()
+        super().__init__(default_country, update)
         self.category_ids = _categories()
 
     def prepare(self, rows: Iterable[tuple[int, dict[str, str]]]) -> list[_Checked]:
@@ -249,39 +150,25 @@ class Checker:
                 )
             for key in ("code", "vat_number", "email"):
                 if values.get(key) and key not in errors:
-                    identity = (key, values[key].casefold())
-                    if identity in self.seen:
+                    first = self.first_line_of((key, values[key].casefold()), c.line)
+                    if first is not None:
                         reasons.append(
-                            _("duplicate of line %(line)s (same %(field)s)")
-                            % {"line": self.seen[identity], "field": FIELDS[key][0]}
+                            _("duplicate of line %(line)s (same %(field)s)") % {"line": first, "field": FIELDS[key][0]}
                         )
-                    else:
-                        self.seen[identity] = c.line
             reasons += [f"{_('contact')} {k}: {v}" for k, v in c.contact_errors.items()]
             if reasons:
-                self.report.rejected_count += 1
-                if len(self.report.rejected) < REJECTED_KEPT:
-                    self.report.rejected.append({"line": c.line, "reason": _cut("; ".join(map(str, reasons)), 500)})
-            else:
-                self.report.accepted += 1
-                row = Row(c.line, values, c.contact, c.cell.get("contact_function", ""), category_ids, existing)
-                if existing is not None:
-                    row.changes = _changes(existing, values, c.cell, category_ids)
-                    if row.changes:
-                        self.report.to_update += 1
-                        if len(self.report.updates) < REJECTED_KEPT:
-                            self.report.updates.append(
-                                {
-                                    "line": c.line,
-                                    "party": _cut(f"{existing.code} {existing.name}", 100),
-                                    "changes": _described(existing, row.changes),
-                                }
-                            )
-                    else:
-                        self.report.unchanged += 1
-                else:
-                    self.report.to_create += 1
-                accepted.append(row)
+                self.reject(c.line, reasons)
+                continue
+            row = Row(c.line, values, c.contact, c.cell.get("contact_function", ""), category_ids, existing)
+            if existing is not None:
+                row.changes = _changes(existing, values, c.cell, category_ids)
+            self.accept(
+                c.line,
+                f"{existing.code} {existing.name}" if existing is not None else None,
+                bool(row.changes),
+                lambda existing=existing, row=row: _described(existing, row.changes),
+            )
+            accepted.append(row)
         return accepted
 
 
@@ -332,17 +219,25 @@ def _mapped(rows: Iterator[tuple[int, list[str]]], mapping: dict[str, int]) -> I
         yield line, {name: (raw[index] if index < len(raw) else "") for name, index in mapping.items()}
 
 
+def checker_for(holds: str, default_country: str, update: bool = False) -> RowChecker:
+    """The checker of the rows of a file that holds ``holds`` (parties or contacts)."""
+    kind = ContactChecker if holds == ImportHolds.CONTACTS else Checker
+    return kind(default_country, update)
+
+
 def dry_run_rows(
     rows: Iterable[tuple[int, dict[str, str]]],
     default_country: str = "BE",
     stage: IO[str] | None = None,
     progress: Callable[[int], None] | None = None,
     update: bool = False,
+    holds: str = ImportHolds.PARTIES,
 ) -> Report:
-    """Check mapped rows; write each row's own check (``Checker.prepare``: pure, no database) to
+    """Check mapped rows; write each row's own check (``prepare``: pure, no database) to
     ``stage``, one JSON line each, for the import, which checks them against the database again.
-    ``update``: rows that match an existing party (by code, then VAT number, then e-mail) update it."""
-    checker = Checker(default_country, update)
+    ``update``: rows that match an existing record (a party by code, then VAT number, then e-mail;
+    a contact of the row's party by e-mail, then name) update it."""
+    checker = checker_for(holds, default_country, update)
     done = 0
     for chunk in _chunks(rows):
         prepared = checker.prepare(chunk)

@@ -1,5 +1,6 @@
 """Which column holds which field: headers are compared without case, accents or punctuation
-with each field's synonyms and its label in French, Dutch and English."""
+with each field's synonyms and its label in French, Dutch and English. A file holds parties
+(``FIELDS``) or contacts of existing parties (``CONTACT_FIELDS``)."""
 
 import re
 from typing import Any
@@ -9,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from suivi.lib.text import fold
 
-from ..models import Party
+from ..models import ImportHolds, Party
 
 # Import field → label and the column headers (folded) that map to it by default.
 FIELDS: dict[str, tuple[Any, tuple[str, ...]]] = {
@@ -78,6 +79,75 @@ FIELDS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "contact_function": (gettext_lazy("contact function"), ("function", "fonction", "functie", "contact_function")),
     "categories": (gettext_lazy("categories"), ("categories", "category", "categorie", "categorieen", "categorie s")),
 }
+# A contact row names its party by code or VAT number (headers of other software: `Code client`,
+# `Tiers`, `N° TVA`…); the rest are the contact's fields and its function at that party.
+CONTACT_FIELDS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "party_code": (
+        gettext_lazy("party code"),
+        (
+            "party code",
+            "party",
+            "code",
+            "code client",
+            "client code",
+            "customer code",
+            "client",
+            "tiers",
+            "code tiers",
+            "klant",
+            "klantcode",
+            "klantnummer",
+            "relatie",
+            "relatiecode",
+            "ref",
+            "reference",
+            "referentie",
+        ),
+    ),
+    "party_vat": (gettext_lazy("party VAT number"), ("party vat", "party vat number", *FIELDS["vat_number"][1])),
+    "first_name": (gettext_lazy("first name"), ("first name", "firstname", "given name", "prenom", "voornaam")),
+    "last_name": (
+        gettext_lazy("last name"),
+        (
+            "last name",
+            "lastname",
+            "surname",
+            "family name",
+            "name",
+            "nom",
+            "nom de famille",
+            "naam",
+            "achternaam",
+            "familienaam",
+            "contact",
+        ),
+    ),
+    "function": (
+        gettext_lazy("function"),
+        ("function", "fonction", "functie", "job title", "title", "titre", "poste", "role", "position"),
+    ),
+    "email": (gettext_lazy("e-mail"), FIELDS["email"][1]),
+    "phone": (gettext_lazy("phone"), FIELDS["phone"][1]),
+    "mobile": (
+        gettext_lazy("mobile"),
+        (
+            "mobile",
+            "mobile phone",
+            "mobile number",
+            "cell",
+            "cell phone",
+            "gsm",
+            "portable",
+            "telephone portable",
+            "tel portable",
+            "mobiel",
+            "mobiele telefoon",
+        ),
+    ),
+    "language": (gettext_lazy("language"), ("language", "langue", "taal", "lang")),
+}
+CONTACT_REQUIRED = ("last_name",)
+PARTY_KEYS = ("party_code", "party_vat")  # a contacts file maps one of them at least
 # Fields compared and written when a row updates an existing party (the kind is three flags).
 UPDATED_FIELDS = ("code", "name", "vat_number", "email", "phone", "website", "street", "postal_code", "city", "country")
 REQUIRED = ("name",)
@@ -98,17 +168,26 @@ def _header_key(text: str) -> str:
     return " ".join(re.sub(r"[^0-9a-z]+", " ", fold(text)).split())
 
 
-def _names_of(name: str) -> set[str]:
+def fields_for(holds: str) -> dict[str, tuple[Any, tuple[str, ...]]]:
+    """The fields of an import whose file holds ``holds`` (parties or contacts)."""
+    return CONTACT_FIELDS if holds == ImportHolds.CONTACTS else FIELDS
+
+
+def required_for(holds: str) -> tuple[str, ...]:
+    return CONTACT_REQUIRED if holds == ImportHolds.CONTACTS else REQUIRED
+
+
+def _names_of(name: str, holds: str = ImportHolds.PARTIES) -> set[str]:
     """The header keys that map to the field ``name``: its synonyms, and its label in each language
     (so that Suivi's own export, whatever its language, maps back without help)."""
     from django.utils import translation
 
-    label, synonyms = FIELDS[name]
+    label, synonyms = fields_for(holds)[name]
     keys = {_header_key(s) for s in synonyms} | {_header_key(name)}
     labels = [label]
-    if name == "kind":
+    if holds != ImportHolds.CONTACTS and name == "kind":
         labels.append(gettext_lazy("kind"))
-    elif name in PARTY_FIELDS:
+    elif holds != ImportHolds.CONTACTS and name in PARTY_FIELDS:
         labels.append(Party._meta.get_field(name).verbose_name)
     for language in ("fr", "nl", "en"):
         with translation.override(language):
@@ -116,12 +195,12 @@ def _names_of(name: str) -> set[str]:
     return keys
 
 
-def guess_mapping(headers: list[str]) -> dict[str, int]:
+def guess_mapping(headers: list[str], holds: str = ImportHolds.PARTIES) -> dict[str, int]:
     """Field → column index, guessed from the column names."""
     keys = [_header_key(h) for h in headers]
     mapping: dict[str, int] = {}
-    for name in FIELDS:
-        names = _names_of(name)
+    for name in fields_for(holds):
+        names = _names_of(name, holds)
         for index, header in enumerate(keys):
             if header in names and index not in mapping.values():
                 mapping[name] = index
@@ -129,14 +208,17 @@ def guess_mapping(headers: list[str]) -> dict[str, int]:
     return mapping
 
 
-def check_mapping(mapping: dict[str, int], headers: list[str]) -> list[str]:
+def check_mapping(mapping: dict[str, int], headers: list[str], holds: str = ImportHolds.PARTIES) -> list[str]:
+    fields = fields_for(holds)
     problems = []
-    for name in REQUIRED:
+    for name in required_for(holds):
         if name not in mapping:
             problems.append(
-                _("Choose the column that holds the %(field)s: it is required.") % {"field": FIELDS[name][0]}
+                _("Choose the column that holds the %(field)s: it is required.") % {"field": fields[name][0]}
             )
+    if holds == ImportHolds.CONTACTS and not any(key in mapping for key in PARTY_KEYS):
+        problems.append(_("Choose the column that holds the party's code or its VAT number: each contact needs one."))
     for name, index in mapping.items():
-        if name not in FIELDS or not 0 <= index < len(headers):
+        if name not in fields or not 0 <= index < len(headers):
             problems.append(_("Unknown column for %(field)s.") % {"field": name})
     return problems

@@ -13,6 +13,8 @@ from typing import IO, Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from suivi.lib.spreadsheet import is_formula_like
+
 ENCODINGS = [("utf-8", "UTF-8"), ("windows-1252", "Windows-1252 (Excel)"), ("iso-8859-15", "ISO-8859-15")]
 
 MAX_ROWS = 100_000  # data rows (the header is not counted)
@@ -150,10 +152,16 @@ def _csv_rows(file: IO[bytes], encoding: str) -> Iterator[tuple[int, list[str]]]
     reader = csv.reader(counted, dialect)
     try:
         for cells in reader:
-            yield counted.first_line, cells
+            yield counted.first_line, [_as_typed(c) if c[:1] == "'" else c for c in cells]
             counted.first_line = counted.line + 1
     except csv.Error as e:
         raise ImportFileError(_("The CSV file is malformed: %(reason)s") % {"reason": e}) from e
+
+
+def _as_typed(cell: str) -> str:
+    """A CSV cell as it was typed before an export neutralised it: ``'=A1`` → ``=A1`` (Suivi's export,
+    as others, puts an apostrophe before a text a spreadsheet would run as a formula)."""
+    return cell[1:] if cell[1:2] and is_formula_like(cell[1:]) else cell
 
 
 class _Counting:

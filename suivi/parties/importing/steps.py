@@ -16,30 +16,34 @@ from django.utils.translation import gettext as _
 
 from suivi.core import audit
 
-from ..models import Affiliation, Contact, ImportStatus, Party, PartyImport
+from ..models import Affiliation, Contact, ImportedContact, ImportHolds, ImportStatus, Party, PartyImport
 from ..services import lock_party_codes, next_party_code
 from . import checking
-from .checking import Checker, Report, _Checked, _chunks, _mapped, dry_run_rows
+from .checking import _Checked, _chunks, _mapped, checker_for, dry_run_rows
 from .mapping import check_mapping, guess_mapping
 from .reading import ImportFileError, _cut, check_size, inspect, iter_rows
-from .writing import _commit_without_waiting, _free_numbers, _Gaps, _last_auto_number, _update, _write
+from .report import Report
+from .writing import ContactWriter, PartyWriter, _commit_without_waiting, _Gaps
 
 LEASE = timedelta(minutes=5)
 
 
 def _may_import(user) -> None:
     if not getattr(user, "is_manager", False):
-        raise PermissionDenied(_("Only managers and administrators may import parties."))
+        raise PermissionDenied(_("Only managers and administrators may import parties and contacts."))
 
 
 # --- the jobs' steps ------------------------------------------------------------------------------
 
 
-def create_import(*, acting_user, upload, encoding: str) -> PartyImport:
-    """Store an uploaded file (already on disk or in memory below 5 MB) for the worker to read."""
+def create_import(*, acting_user, upload, encoding: str, holds: str = ImportHolds.PARTIES) -> PartyImport:
+    """Store an uploaded file (already on disk or in memory below 5 MB) for the worker to read;
+    ``holds`` says whether its rows are parties or contacts of existing parties."""
     _may_import(acting_user)
     check_size(upload.size)
-    party_import = PartyImport(created_by=acting_user, filename=upload.name[:255], encoding=encoding)
+    if holds not in ImportHolds.values:
+        holds = ImportHolds.PARTIES
+    party_import = PartyImport(created_by=acting_user, filename=upload.name[:255], encoding=encoding, holds=holds)
     party_import.file.save(f"{party_import.id}.bin", upload, save=False)
     party_import.save()
     audit.record(acting_user, "upload", party_import, {"file": [None, party_import.filename]})
@@ -80,7 +84,7 @@ def read_uploaded(pk) -> None:
         _fail(party_import, str(e))
         return
     party_import.headers, party_import.preview = headers, preview
-    party_import.mapping = guess_mapping(headers)
+    party_import.mapping = guess_mapping(headers, party_import.holds)
     party_import.status, party_import.lease_until, party_import.error = ImportStatus.READY, None, ""
     party_import.save(update_fields=["headers", "preview", "mapping", "status", "lease_until", "error"])
 
@@ -92,7 +96,7 @@ def start_check(
     _may_import(acting_user)
     if party_import.status in (ImportStatus.APPLYING, ImportStatus.APPLIED, ImportStatus.UPLOADED):
         return []
-    problems = check_mapping(mapping, party_import.headers)
+    problems = check_mapping(mapping, party_import.headers, party_import.holds)
     if problems:
         return problems
     PartyImport.objects.filter(pk=party_import.pk).update(
@@ -133,6 +137,7 @@ def check_import(pk, default_country: str) -> None:
                 stage=text,
                 progress=progress,
                 update=party_import.update_existing,
+                holds=party_import.holds,
             )
             text.flush()
             text.detach()
@@ -160,10 +165,11 @@ def start_apply(*, acting_user, party_import: PartyImport) -> bool:
     )
 
 
-def _staged_rows(party_import: PartyImport) -> Iterator[_Checked]:
+def _staged_rows(party_import: PartyImport, staged: type) -> Iterator:
+    """The rows the dry run checked, as ``staged`` objects (``_Checked`` for parties)."""
     with party_import.staged.open("rb") as f:
         for line in f:
-            yield _Checked(*json.loads(line))
+            yield staged(*json.loads(line))
 
 
 def _explicit_codes(party_import: PartyImport) -> set[str]:
@@ -178,8 +184,13 @@ def _explicit_codes(party_import: PartyImport) -> set[str]:
 
 
 def _undo(party_import: PartyImport) -> int:
-    """Delete what ``party_import`` created (contacts first, through their affiliations)."""
+    """Delete what ``party_import`` created: the contacts of a contacts import, the parties of a
+    party import (their contacts first, through their affiliations)."""
     removed = 0
+    imported = ImportedContact.objects.filter(party_import=party_import)
+    while ids := list(imported.values_list("contact_id", flat=True)[: checking.CHUNK]):
+        with transaction.atomic():
+            removed += Contact.objects.filter(pk__in=ids).delete()[1].get("parties.Contact", 0)
     while ids := list(Party.objects.filter(source_import=party_import).values_list("pk", flat=True)[: checking.CHUNK]):
         with transaction.atomic():
             contacts = list(Affiliation.objects.filter(party_id__in=ids).values_list("contact_id", flat=True))
@@ -199,23 +210,22 @@ def apply_import(pk, default_country: str) -> Report | None:
         _fail(party_import, str(e), ImportStatus.CHECKED)
         raise
     _undo(party_import)  # a previous attempt that died half-way
-    explicit = _explicit_codes(party_import)
     total = max(party_import.row_count, 1)
-    checker = Checker(default_country, party_import.update_existing)
-    next_number = int(next_party_code()[1:])
+    checker = checker_for(party_import.holds, default_country, party_import.update_existing)
+    writer: PartyWriter | ContactWriter
+    if party_import.holds == ImportHolds.CONTACTS:
+        writer = ContactWriter(party_import)
+    else:
+        writer = PartyWriter(party_import, int(next_party_code()[1:]), _explicit_codes(party_import))
     created = 0
     try:
         reported = time.monotonic()
         gaps = _Gaps()
-        for chunk in _chunks(_staged_rows(party_import)):
+        for chunk in _chunks(_staged_rows(party_import, checker.staged)):
             with transaction.atomic():
                 _commit_without_waiting()
-                lock_party_codes()
-                rows = checker.settle(chunk)
-                next_number = _last_auto_number(next_number) + 1
-                codes = _free_numbers(next_number, explicit)
-                created += _write(party_import, [r for r in rows if r.existing is None], codes)
-                _update(party_import, [r for r in rows if r.existing is not None and r.changes])
+                lock_party_codes()  # also one import's chunk at a time: their duplicate checks hold
+                created += writer.write(checker.settle(chunk))
             gaps.after_chunk()
             if time.monotonic() - reported > 1:
                 reported = time.monotonic()

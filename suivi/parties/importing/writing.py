@@ -1,5 +1,6 @@
 """Writing checked rows: parties, keywords, contacts and affiliations in a few statements per
-chunk (multi-row INSERTs on SQLite, COPY on PostgreSQL), updates through the service."""
+chunk (multi-row INSERTs on SQLite, COPY on PostgreSQL), updates through the services. A writer
+(``PartyWriter``, ``ContactWriter``) writes the accepted rows of one chunk, in its transaction."""
 
 import random
 import time
@@ -13,8 +14,9 @@ from django.utils import timezone
 from suivi.lib.text import fold
 
 from ..keywords import party_words
-from ..models import Affiliation, Contact, Party, PartyImport, PartyKeyword
+from ..models import Affiliation, Contact, ImportedContact, Party, PartyImport, PartyKeyword
 from .checking import Row
+from .contacts import CONTACT_VALUES, ContactRow
 
 
 def _free_numbers(after: int, taken: set[str]) -> Iterator[str]:
@@ -138,6 +140,70 @@ def _update(party_import: PartyImport, rows: list[Row]) -> None:
             categories=categories,
             expected_version=row.existing.version,
         )
+
+
+class PartyWriter:
+    """Writes party rows: new parties with automatic codes after the highest in use (skipping the
+    codes the file gives), updates through the party service."""
+
+    def __init__(self, party_import: PartyImport, next_number: int, explicit_codes: set[str]):
+        self.party_import, self.next_number, self.explicit_codes = party_import, next_number, explicit_codes
+
+    def write(self, rows: list[Row]) -> int:
+        self.next_number = _last_auto_number(self.next_number) + 1
+        codes = _free_numbers(self.next_number, self.explicit_codes)
+        created = _write(self.party_import, [r for r in rows if r.existing is None], codes)
+        _update(self.party_import, [r for r in rows if r.existing is not None and r.changes])
+        return created
+
+
+class ContactWriter:
+    """Writes contact rows: new contacts with their affiliation (each recorded as the import's, so
+    that a failed import deletes it), updates through the contact service."""
+
+    def __init__(self, party_import: PartyImport):
+        self.party_import = party_import
+
+    def write(self, rows: list[ContactRow]) -> int:
+        new = [r for r in rows if r.existing is None]
+        contacts = []
+        for row in new:
+            contact = {k: row.values[k] for k in CONTACT_VALUES if k in row.values}
+            contact["language"] = row.values.get("language") or row.party.language
+            contact["name_key"] = fold(f"{contact.get('last_name', '')} {contact.get('first_name', '')}")[:201]
+            contacts.append(contact)
+        contact_ids = _create(Contact, contacts)
+        _insert(
+            Affiliation,
+            ["party_id", "contact_id", "function", "is_main"],
+            [(row.party.pk, pk, row.function or "", False) for row, pk in zip(new, contact_ids, strict=True)],
+        )
+        source = ImportedContact._meta.get_field("party_import").get_db_prep_save(self.party_import.pk, connection)
+        _insert(ImportedContact, ["party_import_id", "contact_id"], [(source, pk) for pk in contact_ids])
+        self._update([r for r in rows if r.existing is not None and r.changes])
+        return len(contact_ids)
+
+    def _update(self, rows: list[ContactRow]) -> None:
+        """Each row's changes through the contact service (its checks, its version and its audit
+        row); a new function through ``link_contact``, which keeps the main contact."""
+        from ..services import link_contact, update_contact
+
+        acting_user = self.party_import.created_by
+        for row in rows:
+            assert row.existing is not None and row.affiliation is not None
+            values = {k: v for k, v in row.changes.items() if k != "function"}
+            if values:
+                update_contact(
+                    acting_user=acting_user, contact=row.existing, values=values, expected_version=row.existing.version
+                )
+            if "function" in row.changes:
+                link_contact(
+                    acting_user=acting_user,
+                    contact=row.existing,
+                    party=row.party,
+                    function=row.changes["function"],
+                    is_main=row.affiliation.is_main,
+                )
 
 
 class _Values:

@@ -17,8 +17,8 @@ from suivi.activities.queries import (
     SORTS,
     ActionFilters,
     access_action,
-    action_list,
     action_page,
+    action_search,
     folder_choices,
     visible_actions,
     with_action_relations,
@@ -60,7 +60,7 @@ def action_list_page(request):
     query_error = None
     count, more = 0, False
     try:
-        qs = action_list(request.user, filters)
+        qs, count_cap = action_search(request.user, filters)
         page = action_page(
             with_action_relations(qs),
             request.GET.get("after", ""),
@@ -68,7 +68,7 @@ def action_list_page(request):
             before=request.GET.get("before", ""),
             number=parse_id(request.GET.get("page")) or 1,
         )
-        count, more = capped_count(qs)
+        count, more = capped_count(qs, count_cap)
     except ExpressionError as e:
         query_error = e.message
         page = action_page(Action.objects.none())

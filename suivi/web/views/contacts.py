@@ -1,7 +1,8 @@
-"""Contact pages: list, detail, create, edit, link to parties."""
+"""Contact pages: list, export, detail, create, edit, link to parties."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -9,6 +10,7 @@ from django.views.decorators.http import require_POST
 from suivi.core.audit import history
 from suivi.core.company import company_settings
 from suivi.core.errors import InvalidInput, SuiviError
+from suivi.parties import exporting
 from suivi.parties import services as party_services
 from suivi.parties.queries import ContactFilters, access_contact, access_party, contact_list
 
@@ -24,6 +26,23 @@ def contact_list_page(request):
     filters = ContactFilters.from_params(request.GET)
     page = page_of(contact_list(request.user, filters), request.GET.get("page"), 50)
     return render(request, "web/contacts/list.html", {"page": page, "filters": filters})
+
+
+@login_required
+def contact_export(request, fmt):
+    """The contact list as filtered, one row a contact at each of its parties, in CSV or XLSX."""
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    contacts = contact_list(request.user, ContactFilters.from_params(request.GET))
+    if fmt == "xlsx":
+        response = HttpResponse(
+            exporting.contact_xlsx_bytes(contacts),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        response = StreamingHttpResponse(exporting.contact_csv_lines(contacts), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="contacts.{fmt}"'
+    return response
 
 
 @login_required

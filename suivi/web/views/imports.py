@@ -1,28 +1,41 @@
-"""The party import wizard: upload, map columns and dry run, then import.
+"""The import wizard, for parties or for contacts of existing parties: upload, map columns and dry
+run, then import.
 
 The views only store the upload and queue the worker's steps (``suivi.parties.jobs``); the page
 polls the import's progress with HTMX while a step runs. Who may import is the service's rule.
 """
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from suivi.parties import importing
 from suivi.parties.jobs import import_step
-from suivi.parties.models import ImportStatus, PartyImport
+from suivi.parties.models import ImportHolds, ImportStatus, PartyImport
 
 from ..forms import ImportUploadForm
 
 BUSY = (ImportStatus.UPLOADED, ImportStatus.CHECKING, ImportStatus.APPLYING)
 
 
+class UploadForm(ImportUploadForm):
+    holds = forms.ChoiceField(
+        label=gettext_lazy("The file holds"),
+        choices=ImportHolds.choices,
+        initial=ImportHolds.PARTIES,
+        widget=forms.RadioSelect,
+        required=False,  # parties, as before the choice existed
+    )
+
+
 def _may_import(request) -> None:
     # Shows the refusal before any upload is read; the service decides again on every step.
     if not request.user.is_manager:
-        raise PermissionDenied(_("Only managers and administrators may import parties."))
+        raise PermissionDenied(_("Only managers and administrators may import parties and contacts."))
 
 
 @login_required
@@ -34,15 +47,16 @@ def import_upload(request):
         try:
             importing.check_size(int(request.META.get("CONTENT_LENGTH") or 0) - 4096)
         except (importing.ImportFileError, ValueError) as e:
-            return render(
-                request, "web/imports/upload.html", {"form": ImportUploadForm(), "refusal": str(e)}, status=413
-            )
-        form = ImportUploadForm(request.POST, request.FILES)
+            return render(request, "web/imports/upload.html", {"form": UploadForm(), "refusal": str(e)}, status=413)
+        form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
                 party_import = importing.create_import(
-                    acting_user=request.user, upload=upload, encoding=form.cleaned_data["encoding"]
+                    acting_user=request.user,
+                    upload=upload,
+                    encoding=form.cleaned_data["encoding"],
+                    holds=form.cleaned_data["holds"] or ImportHolds.PARTIES,
                 )
             except importing.ImportFileError as e:
                 form.add_error("file", str(e))
@@ -51,7 +65,8 @@ def import_upload(request):
                 return redirect("party_import_map", pk=party_import.pk)
         status = 400
     else:
-        form = ImportUploadForm()
+        holds = request.GET.get("holds")
+        form = UploadForm(initial={"holds": holds if holds in ImportHolds.values else ImportHolds.PARTIES})
     return render(request, "web/imports/upload.html", {"form": form}, status=status)
 
 
@@ -75,7 +90,7 @@ def import_map(request, pk):
                 import_step(party_import.pk)
             return redirect("party_import_map", pk=party_import.pk)
         mapping = {}
-        for name in importing.FIELDS:
+        for name in importing.fields_for(party_import.holds):
             value = request.POST.get(f"map_{name}", "")
             if value.isdigit() and len(value) < 6:
                 mapping[name] = int(value)
@@ -96,6 +111,7 @@ def import_map(request, pk):
         return response
     mapping = {k: int(v) for k, v in party_import.mapping.items()}
     report = party_import.report or {}
+    fields = importing.fields_for(party_import.holds)
     return render(
         request,
         "web/imports/map.html",
@@ -103,12 +119,13 @@ def import_map(request, pk):
             "imp": party_import,
             "busy": party_import.status in BUSY,
             "headers": list(enumerate(party_import.headers)),
-            "fields": [(name, label, mapping.get(name)) for name, (label, _s) in importing.FIELDS.items()],
+            "fields": [(name, label, mapping.get(name)) for name, (label, _s) in fields.items()],
+            "contacts": party_import.holds == ImportHolds.CONTACTS,
             "preview": party_import.preview,
             "problems": problems,
             "report": report,
             "rejected_count": report.get("rejected_count", len(report.get("rejected", []))),
-            "required": importing.REQUIRED,
+            "required": importing.required_for(party_import.holds),
         },
         status=400 if problems else 200,
     )
