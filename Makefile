@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-pg bench lint lock messages setup dev-setup browser clean
+.PHONY: run test test-pg bench lint lock messages setup dev-setup browser pdf-libs clean
 
 DEV_STAMP := $(VENV)/.installed-dev
 
@@ -23,9 +23,14 @@ $(DEV_STAMP): $(STAMP) requirements-dev.lock
 	$(BIN)/python -m pip install -q -r requirements-dev.lock
 	@touch $(DEV_STAMP)
 
-setup: $(STAMP) messages
+setup: $(STAMP) messages pdf-libs
 
-dev-setup: $(DEV_STAMP) messages
+dev-setup: $(DEV_STAMP) messages pdf-libs
+
+# WeasyPrint (documents to PDF) needs Pango and a font; Debian's images usually have them.
+pdf-libs:
+	@ldconfig -p | grep -q libpangoft2-1.0 && test -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null)
 
 # Compiled catalogues are built, not committed.
 messages: $(STAMP)

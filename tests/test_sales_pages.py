@@ -3,6 +3,7 @@ same rules and messages on every path."""
 
 import io
 
+import pytest
 from django.core import mail
 from pypdf import PdfReader
 from rest_framework.test import APIClient
@@ -184,3 +185,42 @@ def test_the_api_refuses_a_bad_numbering_pattern_and_a_template_error_with_messa
     )
     refused_validation = api.post(f"/api/v1/documents/{empty.json()['id']}/validate/", {"version": 1}, format="json")
     assert refused_validation.status_code == 400 and "without lines" in refused_validation.json()["errors"]["lines"]
+
+
+@pytest.mark.parametrize("language", ["fr", "nl"])
+def test_the_sales_pages_in_french_and_dutch_show_no_english_catalogue_string(sales, language):  # noqa: F811
+    import html
+    import re
+
+    from .test_catalogue import entries
+
+    invoice = validated(sales)
+    quote = draft(sales, "DV")
+    client = logged_in(sales["manager"])
+    session = client.session
+    session["suivi_language"] = language
+    session.save()
+    english = {
+        msgid
+        for msgid, values, _flags in entries(language)
+        if " " in msgid and len(msgid) > 14 and "%" not in msgid and "{" not in msgid and values[0] != msgid
+    }
+    layout = Layout.objects.get(journal__code="VF")
+    pages = [
+        "/sales/documents/",
+        f"/sales/documents/{invoice.pk}/",
+        f"/sales/documents/{quote.pk}/",
+        f"/sales/documents/{quote.pk}/update/",
+        f"/sales/documents/new/?party={sales['party'].pk}",
+        "/sales/settings/vat-rates/",
+        "/sales/settings/articles/",
+        "/sales/settings/journals/",
+        f"/sales/settings/journals/{invoice.journal_id}/",
+        f"/sales/settings/layouts/{layout.pk}/",
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = html.unescape(re.sub(r"<[^>]+>", "\n", response.content.decode()))
+        shown = {msgid for msgid in english if msgid in text}
+        assert not shown, (language, url, sorted(shown))
