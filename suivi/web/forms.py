@@ -1,6 +1,11 @@
 """Forms of the web pages. They check types; domain rules are in the services they feed."""
 
+from functools import lru_cache
+
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from suivi.accounts.models import User
@@ -31,14 +36,42 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
 
 
+class LongSelect(forms.Select):
+    """A select of a long, flat list (the 250 countries) written in one pass: Django renders each
+    option through a template, which made the country select most of a party page's time."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        options = _options(tuple((str(choice), str(label)) for choice, label in self.choices))
+        if value not in (None, ""):
+            chosen = format_html('<option value="{}">', value)
+            options = mark_safe(options.replace(chosen, chosen[:-1] + " selected>", 1))
+        final = self.build_attrs(self.attrs, attrs)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)
+
+
+@lru_cache(maxsize=16)
+def _options(choices: tuple[tuple[str, str], ...]) -> str:
+    """The options of a long select, escaped once per list and language."""
+    return format_html_join("", '<option value="{}">{}</option>', choices)
+
+
 class NativeInputs:
     """Every date and date-time field of a Suivi form uses the native pickers above, so no form
-    can render a localised value into them again."""
+    can render a localised value into them again; long lists of choices render in one pass."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             if isinstance(field, forms.SplitDateTimeField):
+                continue
+            if (
+                isinstance(field, forms.ChoiceField)
+                and not isinstance(field, forms.ModelChoiceField)  # its choices are a query
+                and type(field.widget) is forms.Select
+                and len(choices := list(field.choices)) > 50
+            ):
+                field.widget = LongSelect(attrs=field.widget.attrs, choices=choices)
+                field.widget.is_required = field.required
                 continue
             if isinstance(field, forms.DateTimeField):
                 field.widget = DateTimeInput(attrs=field.widget.attrs)
