@@ -107,3 +107,14 @@ def test_the_check_sees_a_sort_and_a_full_scan(db):
 
     assert problems(plan(Party.objects.order_by("notes").values("pk")[:51]))
     assert problems(plan(Party.objects.filter(notes="x").values("pk")[:51]))
+
+
+def test_the_board_reads_each_column_in_closing_order(users):
+    from suivi.activities.models import Stage
+    from suivi.activities.queries import _open_opportunities
+
+    stage = Stage.objects.first()
+    qs = _open_opportunities(None).filter(stage=stage).order_by("expected_close", "id").values("pk")[:21]
+    text = plan(qs)
+    assert not problems(text) and "activities_folder" in text and "Seq Scan on activities_folder" not in text, text
+    assert "SCAN activities_folder\n" not in text + "\n", text

@@ -162,7 +162,12 @@ class Folder(models.Model):
         ordering = ["name", "id"]
         indexes = [
             models.Index(fields=["party", "archived", "name"], name="folder_party"),
-            models.Index(fields=["is_opportunity", "status", "stage"], name="folder_pipeline"),
+            # The board: open opportunities of a stage, closing soonest first.
+            models.Index(
+                fields=["stage", "expected_close", "id"],
+                name="folder_board",
+                condition=models.Q(is_opportunity=True, status="open", archived=False),
+            ),
         ]
 
     def __str__(self) -> str:
