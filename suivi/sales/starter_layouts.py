@@ -102,7 +102,9 @@ CSS = """h1 { font-size: 16pt; margin: 0 0 4mm; }
 .company { color: #555; }
 .addressee { margin: 8mm 0 6mm 95mm; }
 table { width: 100%; border-collapse: collapse; }
+.lines { table-layout: fixed; }
 .lines th { border-bottom: 1px solid #333; text-align: left; font-size: 9pt; }
+.lines th:first-child { width: 38%; }
 .lines td { border-bottom: 1px solid #ddd; padding: 1.5mm 1mm; vertical-align: top; }
 .n { text-align: right; white-space: nowrap; }
 .totals { width: 60%; margin: 6mm 0 0 auto; }

@@ -8,6 +8,7 @@ database, p50, p95, queries) and writes it as JSON under var/bench/.
     make bench                          # both databases, pages and imports
     make bench BENCH_ARGS="--only sqlite --rounds 50"
     make bench BENCH_ARGS="--suite imports --import-rows 100000"   # imports only (CSV and XLSX)
+    make bench BENCH_ARGS="--suite sales --rounds 20"   # documents: PDF rendering, validations (tests/bench/sales.py)
 """
 
 import argparse
@@ -330,7 +331,8 @@ def main() -> None:
     parser.add_argument("--import-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the import benchmark")
-    parser.add_argument("--suite", choices=["all", "pages", "imports"], default="all")
+    parser.add_argument("--suite", choices=["all", "pages", "imports", "sales"], default="all")
+    parser.add_argument("--sales-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args.child, args.rounds)))
@@ -338,7 +340,22 @@ def main() -> None:
     if args.import_child:
         print(json.dumps(measure_import(args.import_child, args.file)))
         return
+    if args.sales_child:
+        from .sales import measure_sales
+
+        print(json.dumps(measure_sales(args.sales_child, args.rounds)))
+        return
     databases = [args.only] if args.only else ["sqlite", "postgres"]
+    if args.suite in ("all", "sales"):
+        from .sales import run_sales
+
+        sales = run_sales(databases, min(args.rounds, 30))
+        if args.suite == "sales":
+            OUT.mkdir(parents=True, exist_ok=True)
+            path = OUT / f"bench-sales-{time.strftime('%Y%m%d-%H%M%S')}.json"
+            path.write_text(json.dumps(sales, indent=2))
+            print(f"\nwritten to {path.relative_to(ROOT)}")
+            return
     imports = run_imports(databases, args.import_rows) if args.suite in ("all", "imports") else []
     if args.suite == "imports":
         OUT.mkdir(parents=True, exist_ok=True)
