@@ -87,7 +87,6 @@ class Party(models.Model):
             *sort_indexes("party_city", ["city_key", "id"]),
             *sort_indexes("party_code", ["code"]),
             *sort_indexes("party_created", ["created_at", "id"]),
-            models.Index(fields=["email"], name="party_email"),
             # The import's duplicate check compares e-mail addresses whatever their case.
             models.Index(Lower("email"), name="party_email_lower"),
         ]
@@ -195,7 +194,8 @@ class Contact(models.Model):
 class Affiliation(models.Model):
     """A contact's place at a party: their function there."""
 
-    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="affiliations")
+    # The unique (party, contact) constraint's index serves look-ups by party.
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="affiliations", db_index=False)
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="affiliations")
     function = models.CharField(_("function"), max_length=100, blank=True)
     is_main = models.BooleanField(_("main contact"), default=False)
