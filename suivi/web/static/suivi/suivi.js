@@ -109,12 +109,13 @@
   var csrf = (document.querySelector("[name=csrfmiddlewaretoken]") || {}).value;
   var dialog = document.querySelector("[data-move-dialog]");
   var opener = null;
+  function moveUrl(card) { return board.dataset.moveUrl.replace("/0/", "/" + card.dataset.card + "/"); }
   board.addEventListener("click", function (e) {
     var button = e.target.closest("[data-move-open]");
     if (!button || !dialog) { return; }
     var card = button.closest("[data-card]");
     var form = dialog.querySelector("[data-move-form]");
-    form.action = card.dataset.move;
+    form.action = moveUrl(card);
     form.querySelector("select[name=stage]").value = card.closest("[data-stage]").dataset.stage;
     dialog.querySelector("[data-move-name]").textContent = card.querySelector("strong").textContent;
     opener = button;
@@ -138,7 +139,7 @@
       var card = board.querySelector('[data-card="' + e.dataTransfer.getData("text/plain") + '"]');
       if (!card || card.closest("[data-stage]") === column) { return; }
       var body = new URLSearchParams({ stage: column.dataset.stage });
-      fetch(card.dataset.move, { method: "POST", body: body, credentials: "same-origin",
+      fetch(moveUrl(card), { method: "POST", body: body, credentials: "same-origin",
         headers: { "X-CSRFToken": csrf, "HX-Request": "true" } }).then(function (response) {
         if (response.ok) { window.location.reload(); return; }
         // A refused move stays where it was and says why, on the card itself.
