@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,6 +13,7 @@ from suivi.parties import exporting
 from suivi.parties import services as party_services
 from suivi.parties.queries import ContactFilters, access_contact, access_party, contact_list
 
+from ..downloads import spreadsheet
 from ..forms import AffiliationForm, ContactForm
 from ..outcomes import show_on_form
 from ..pagination import page_of
@@ -31,18 +31,10 @@ def contact_list_page(request):
 @login_required
 def contact_export(request, fmt):
     """The contact list as filtered, one row a contact at each of its parties, in CSV or XLSX."""
-    if fmt not in ("csv", "xlsx"):
-        raise Http404
     contacts = contact_list(request.user, ContactFilters.from_params(request.GET))
-    if fmt == "xlsx":
-        response = HttpResponse(
-            exporting.contact_xlsx_bytes(contacts),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    else:
-        response = StreamingHttpResponse(exporting.contact_csv_lines(contacts), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="contacts.{fmt}"'
-    return response
+    return spreadsheet(
+        fmt, "contacts", lambda: exporting.contact_csv_lines(contacts), lambda: exporting.contact_xlsx_bytes(contacts)
+    )
 
 
 @login_required

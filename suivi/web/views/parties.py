@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,6 +24,7 @@ from suivi.parties.queries import (
     with_list_relations,
 )
 
+from ..downloads import spreadsheet
 from ..forms import AddressForm, PartyForm
 from ..outcomes import after_command, show_on_form
 from ..pagination import page_of
@@ -189,15 +189,5 @@ def party_typeahead_page(request):
 
 @login_required
 def party_export(request, fmt):
-    if fmt not in ("csv", "xlsx"):
-        raise Http404
     parties = party_list(request.user, PartyFilters.from_params(request.GET))
-    if fmt == "xlsx":
-        response = HttpResponse(
-            exporting.xlsx_bytes(parties),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    else:
-        response = StreamingHttpResponse(exporting.csv_lines(parties), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="parties.{fmt}"'
-    return response
+    return spreadsheet(fmt, "parties", lambda: exporting.csv_lines(parties), lambda: exporting.xlsx_bytes(parties))
