@@ -224,12 +224,18 @@ WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Files attached to actions (suivi.activities.attachments), under MEDIA_ROOT/attachments by
+    # default and never served by URL: only through a permission-checked view. For an object
+    # store, install django-storages and point this entry at its S3 backend with its OPTIONS.
+    "attachments": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
 }
 MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Largest import file accepted; larger ones are refused before being read.
 SUIVI_IMPORT_MAX_BYTES = int(os.environ.get("SUIVI_IMPORT_MAX_BYTES", 20 * 1024 * 1024))
+# Largest file attached to an action; a larger upload is refused from its Content-Length.
+SUIVI_ATTACHMENT_MAX_BYTES = int(os.environ.get("SUIVI_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024))
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

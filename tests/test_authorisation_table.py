@@ -11,6 +11,7 @@ Statuses: ``L`` means a redirect to the login page; 302 a redirect elsewhere (do
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -49,7 +50,11 @@ def world(db):
         followed_by=owner,
     )
     secret = factories.action(owner, subject="Secret plan", party=party, folder=folder, private=True)
+    from suivi.activities.attachments import add_attachment
+
+    attachment = add_attachment(acting_user=owner, action=secret, name="plan.txt", content=b"secret plan")
     return {
+        "attachment": attachment,
         "users": users,
         "party": party,
         "contact": contact,
@@ -136,6 +141,24 @@ PAGES = [
     ("create action", "post", "/crm/actions/new/", action_form, DONE, None),
     ("party fields", "get", "/crm/actions/party-fields/?party={party}", None, ALL, None),
     ("private action", "get", "/crm/actions/{secret}/", None, PRIVATE_READ, None),
+    ("linked-doc search", "get", "/crm/actions/documents/?number=1", None, ALL, None),
+    (
+        "attach a file",
+        "post",
+        "/crm/actions/{secret}/attachments/",
+        lambda w, u: {"file": SimpleUploadedFile("a.txt", b"hello")},
+        PRIVATE_WRITE,
+        "secret",
+    ),
+    ("download an attachment", "get", "/crm/actions/{secret}/attachments/{attachment}/", None, PRIVATE_READ, None),
+    (
+        "delete an attachment",
+        "post",
+        "/crm/actions/{secret}/attachments/{attachment}/delete/",
+        None,
+        PRIVATE_WRITE,
+        "secret",
+    ),
     ("edit private action", "post", "/crm/actions/{secret}/", action_form, PRIVATE_WRITE, "secret"),
     (
         "close private action",
@@ -301,6 +324,25 @@ PAGES = [
 ]
 
 API = [
+    ("action attachments", "get", "/api/v1/actions/{secret}/attachments/", None, API_PRIVATE, None, None),
+    (
+        "attachment download",
+        "get",
+        "/api/v1/actions/{secret}/attachments/{attachment}/",
+        None,
+        API_PRIVATE,
+        None,
+        None,
+    ),
+    (
+        "delete attachment",
+        "delete",
+        "/api/v1/actions/{secret}/attachments/{attachment}/",
+        None,
+        {"anonymous": 401, "other": 404, "owner": 204, "manager": 204, "admin": 204},
+        "secret",
+        None,
+    ),
     ("parties", "get", "/api/v1/parties/", None, API_ALL, None, None),
     ("create party", "post", "/api/v1/parties/", lambda w, u: {"name": "Beta"}, API_CREATED, None, None),
     ("party", "get", "/api/v1/parties/{party}/", None, API_ALL, None, None),
@@ -576,8 +618,18 @@ def sales_world(world):
         status="failed",
         recipient="a@b.be",
     )
+    from suivi.activities.models import ActionType
+    from suivi.sales import rules
+
+    rule = rules.save_rule(
+        acting_user=world["users"]["manager"],
+        layout=layout,
+        kind="print",
+        values={"enabled": True, "action_type": ActionType.objects.first()},
+    )
     return {
         **world,
+        "rule": rule,
         "article": Article.objects.get(code="CONSULT"),
         "event": failed,
         "draft": draft,
@@ -589,9 +641,16 @@ def sales_world(world):
 
 
 def _sales_model(key):
-    from suivi.sales.models import Document, Journal, Layout, VatRate
+    from suivi.sales.models import Document, Journal, Layout, LinkedActionRule, VatRate
 
-    models = {"draft": Document, "invoice": Document, "journal": Journal, "layout": Layout, "rate": VatRate}
+    models = {
+        "draft": Document,
+        "invoice": Document,
+        "journal": Journal,
+        "layout": Layout,
+        "rate": VatRate,
+        "rule": LinkedActionRule,
+    }
     return models[key]
 
 
@@ -653,6 +712,28 @@ SALES_PAGES = [
         "invoice",
     ),
     ("sales settings", "get", "/sales/settings/journals/", None, ALL, None),
+    ("linked-action rules screen", "get", "/sales/settings/layouts/{layout}/linked-actions/", None, ALL, None),
+    (
+        "save linked-action rules",
+        "post",
+        "/sales/settings/layouts/{layout}/linked-actions/",
+        lambda w, u: {
+            **{
+                f"{kind}-{k}": v
+                for kind in ("print", "email")
+                for k, v in {
+                    "subject_template": "{{ document.number }}",
+                    "folder_mode": "none",
+                    "follower_mode": "acting",
+                    "status": "done",
+                    "due_in_days": "0",
+                }.items()
+            },
+            "print-version": _sales_model("rule").objects.get(pk=w["rule"].pk).version,
+        },
+        MANAGERS,
+        "rule",
+    ),
     ("layout form", "get", "/sales/settings/layouts/{layout}/", None, ALL, None),
     ("new article form", "get", "/sales/settings/articles/new/", None, ALL, None),
     (
@@ -732,6 +813,36 @@ SALES_API = [
         "/api/v1/documents/{invoice}/convert/",
         lambda w, u: {"kind": "credit_note"},
         API_SELLERS_CREATED,
+        None,
+        None,
+    ),
+    ("linked-action rules", "get", "/api/v1/linked-action-rules/", None, API_ALL, None, None),
+    ("linked-action rule", "get", "/api/v1/linked-action-rules/{rule}/", None, API_ALL, None, None),
+    (
+        "create linked-action rule",
+        "post",
+        "/api/v1/linked-action-rules/",
+        lambda w, u: {"layout": w["layout"].pk, "event_kind": "email", "enabled": False},
+        API_MANAGERS_CREATED,
+        None,
+        None,
+    ),
+    (
+        "patch linked-action rule",
+        "patch",
+        "/api/v1/linked-action-rules/{rule}/",
+        lambda w, u: {"attach_pdf": False},
+        API_MANAGERS,
+        "rule",
+        _sales_if_match("rule"),
+    ),
+    ("document linked actions", "get", "/api/v1/documents/{invoice}/linked-actions/", None, API_ALL, None, None),
+    (
+        "link an action to a document",
+        "post",
+        "/api/v1/documents/{invoice}/linked-actions/",
+        lambda w, u: {"action": w["secret"].pk},
+        {"anonymous": 401, "other": 404, "owner": 201, "manager": 201, "admin": 201},
         None,
         None,
     ),

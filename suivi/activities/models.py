@@ -321,3 +321,34 @@ class ActionKeyword(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class Attachment(models.Model):
+    """A file attached to an action: uploaded by a user, or the PDF a linked-action rule
+    attached. The bytes live in the ``attachments`` storage (Django's storage API: the local
+    file system under the var folder by default) under a name Suivi makes up, never the user's;
+    ``name`` is the sanitised name shown and offered at download, ``content_type`` what the
+    first bytes say the file is (not what the browser claimed). Files are served only through
+    a permission-checked view, as downloads.
+
+    Deleting an action deletes its attachments: the rows with it (cascade), the files once the
+    deletion is committed (``activities.attachments``); deleting one attachment does the same.
+    """
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="attachments")
+    file = models.CharField(max_length=255, editable=False)  # the name in the storage
+    name = models.CharField(_("name"), max_length=150)
+    size = models.PositiveBigIntegerField(_("size"))
+    content_type = models.CharField(_("content type"), max_length=100)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["action", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name

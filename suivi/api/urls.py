@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from . import sales, views
+from . import linked, sales, views
 
 router = DefaultRouter()
 router.register("parties", views.PartyViewSet, basename="party")
@@ -14,6 +14,7 @@ router.register("folders", views.FolderViewSet, basename="folder")
 router.register("action-types", views.ActionTypeViewSet, basename="action-type")
 router.register("stages", views.StageViewSet, basename="stage")
 sales.register(router)
+linked.register(router)
 
 urlpatterns = [
     path("v1/auth/token", views.obtain_token, name="api_token"),

@@ -60,6 +60,9 @@ VERBS = {
     "send_password_link": pgettext_lazy("history", "sent a password link"),
     "print": pgettext_lazy("history", "printed"),
     "email": pgettext_lazy("history", "e-mailed"),
+    "attach": pgettext_lazy("history", "attached a file"),
+    "detach": pgettext_lazy("history", "deleted a file"),
+    "link_document": pgettext_lazy("history", "linked a document"),
 }
 # Keys of ``changes`` that are not fields of the model.
 OTHER_KEYS = {
@@ -68,6 +71,7 @@ OTHER_KEYS = {
     "categories": _("categories"),
     "address": _("address"),
     "file": _("file"),
+    "linked_document": _("linked document"),
 }
 
 

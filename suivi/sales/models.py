@@ -315,3 +315,144 @@ class DocumentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.document_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- linked actions (S12, S13) and the document ↔ action link (S16) -----------------------------
+
+
+class FolderMode(models.TextChoices):
+    NONE = "none", _("No folder")
+    FIXED = "fixed", _("A fixed folder")
+    DOCUMENT = "document", _("The document's folder")
+    PARTY = "party", _("A folder of the party, named by a template")
+
+
+class FollowerMode(models.TextChoices):
+    ACTING = "acting", _("The user printing or sending")
+    SALES_REP = "sales_rep", _("The party's sales representative")
+    FIXED = "fixed", _("A fixed user")
+
+
+class GeneratedStatus(models.TextChoices):
+    DONE = "done", _("Done")
+    TODO = "todo", _("To do")
+
+
+class LinkedActionRule(models.Model):
+    """What printing (or e-mailing) a document with one layout records on the party's history:
+    one rule per layout and event kind, set on the *Linked-actions folder settings* screen (S12).
+    ``services.apply_linked_action_rule`` applies it to each print or send event (S13)."""
+
+    layout = models.ForeignKey(
+        Layout, on_delete=models.CASCADE, related_name="linked_action_rules", verbose_name=_("layout")
+    )
+    event_kind = models.CharField(_("event"), max_length=5, choices=EventKind.choices)
+    enabled = models.BooleanField(_("generate an action"), default=False)
+    action_type = models.ForeignKey(
+        "activities.ActionType",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("action type"),
+    )
+    subject_template = models.CharField(
+        _("subject"),
+        max_length=300,
+        default="{{ document.kind_label }} {{ document.number }} · {{ party.name }}",
+        help_text=_("A template with the document's fields, e.g. {{ document.number }} {{ party.name }}."),
+    )
+    folder_mode = models.CharField(_("folder"), max_length=8, choices=FolderMode.choices, default=FolderMode.NONE)
+    folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("fixed folder")
+    )
+    folder_name_template = models.CharField(
+        _("name of the party's folder"),
+        max_length=150,
+        blank=True,
+        default="{{ document.kind_label }} {{ document.number }}",
+    )
+    follower_mode = models.CharField(
+        _("followed by"), max_length=9, choices=FollowerMode.choices, default=FollowerMode.ACTING
+    )
+    follower = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("fixed user"),
+    )
+    status = models.CharField(_("status"), max_length=4, choices=GeneratedStatus.choices, default=GeneratedStatus.DONE)
+    due_in_days = models.PositiveSmallIntegerField(_("due in (days)"), default=0, validators=[MaxValueValidator(3650)])
+    attach_pdf = models.BooleanField(_("attach the PDF"), default=True)
+    version = models.PositiveIntegerField(default=1)
+
+    EDITABLE = (
+        "enabled",
+        "action_type",
+        "subject_template",
+        "folder_mode",
+        "folder",
+        "folder_name_template",
+        "follower_mode",
+        "follower",
+        "status",
+        "due_in_days",
+        "attach_pdf",
+    )
+
+    class Meta:
+        verbose_name = _("linked-action rule")
+        verbose_name_plural = _("linked-action rules")
+        ordering = ["layout", "event_kind"]
+        constraints = [models.UniqueConstraint(fields=["layout", "event_kind"], name="one_rule_per_layout_and_event")]
+
+    def __str__(self) -> str:
+        return f"{self.layout} · {self.get_event_kind_display()}"
+
+
+class RuleOutcome(models.TextChoices):
+    GENERATED = "generated", _("Action generated")
+    NO_RULE = "no_rule", _("No rule")
+    RULE_OFF = "rule_off", _("Rule off")
+    CRM_OFF = "crm_off", _("CRM off")
+    FAILED = "failed", _("The rule could not be applied")
+
+
+class LinkedActionRun(models.Model):
+    """What the layout's rule did for one print or send event: generated an action, or why not.
+    One row per event (the one-to-one key): a repeated request or a retried delivery applies
+    the rule once, and the document page reads here *why no action was generated*."""
+
+    event = models.OneToOneField(DocumentEvent, on_delete=models.CASCADE, related_name="linked_action_run")
+    outcome = models.CharField(max_length=9, choices=RuleOutcome.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.event_id}: {self.outcome}"
+
+
+class DocumentAction(models.Model):
+    """The document an action refers to (the action's *Linked doc.*, S16): set by hand on the
+    action form, or by a linked-action rule, then ``event`` is the print or send that generated
+    it. An action has at most one linked document; a document lists all its actions."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="action_links")
+    action = models.OneToOneField(
+        "activities.Action", on_delete=models.CASCADE, related_name="document_link", verbose_name=_("action")
+    )
+    event = models.OneToOneField(
+        DocumentEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="generated_action"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.document} ↔ {self.action_id}"

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from suivi.core import audit
 from suivi.core.errors import LATEST, InvalidInput, SuiviError, lock_for_update
 
-from . import merge_fields, numbering, sending
+from . import merge_fields, numbering, rules, sending
 from .layouts import TemplateFailed, check_template, render_body, render_subject
 from .models import (
     DOCUMENT_TRANSITIONS,
@@ -528,7 +528,9 @@ def print_document(*, acting_user, document: Document, layout: Layout, idempoten
     require_seller(acting_user)
     _printable(document, layout)
     pdf = document_pdf(document, layout)
-    return _record_print(acting_user, document, layout, _key(idempotency_key)), pdf
+    event = _record_print(acting_user, document, layout, _key(idempotency_key))
+    rules.apply_rule(event, pdf=pdf)  # once per event: a repeated request finds its run
+    return event, pdf
 
 
 @transaction.atomic
@@ -583,6 +585,7 @@ def send_document(
     if event.status in (EventStatus.PENDING, EventStatus.FAILED):  # new, or the same request retried
         sending.deliver(event.pk)
         event.refresh_from_db()
+    rules.apply_rule(event)  # only once delivered, once per event
     return event
 
 
@@ -606,4 +609,5 @@ def retry_send(*, acting_user, event: DocumentEvent) -> DocumentEvent:
         raise SuiviError(_("Only a failed e-mail can be sent again."))
     sending.deliver(event.pk)
     event.refresh_from_db()
+    rules.apply_rule(event)
     return event

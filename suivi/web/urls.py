@@ -2,7 +2,20 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .gating import crm_gate, gated, opportunities_gate
-from .views import actions, auth, contacts, documents, folders, imports, pages, parties, sales_settings, settings, users
+from .views import (
+    actions,
+    auth,
+    contacts,
+    documents,
+    folders,
+    imports,
+    linked,
+    pages,
+    parties,
+    sales_settings,
+    settings,
+    users,
+)
 
 # Every CRM page is declared here, behind login and the CRM gate (S1): a new one cannot forget it.
 crm_patterns = [
@@ -14,6 +27,14 @@ crm_patterns = [
     path("actions/bulk/", actions.action_bulk, name="action_bulk"),
     path("actions/<int:pk>/", actions.action_detail, name="action_detail"),
     path("actions/<int:pk>/status/", actions.action_status, name="action_status"),
+    path("actions/documents/", linked.document_search, name="action_document_search"),
+    path("actions/<int:pk>/attachments/", linked.attachment_upload, name="attachment_upload"),
+    path("actions/<int:pk>/attachments/<int:attachment_pk>/", linked.attachment_download, name="attachment_download"),
+    path(
+        "actions/<int:pk>/attachments/<int:attachment_pk>/delete/",
+        linked.attachment_delete,
+        name="attachment_delete",
+    ),
     path("folders/", folders.folder_list_page, name="folder_list"),
     path("folders/new/", folders.folder_create, name="folder_create"),
     path("folders/quick/", folders.folder_quick_create, name="folder_quick_create"),
@@ -43,6 +64,7 @@ sales_patterns = [
     path("documents/<int:pk>/send/", documents.document_send, name="document_send"),
     path("documents/<int:pk>/sends/<int:event_pk>/retry/", documents.event_retry, name="document_send_retry"),
     path("settings/journals/<int:pk>/years/", sales_settings.journal_year, name="journal_year"),
+    path("settings/layouts/<int:pk>/linked-actions/", linked.linked_action_rules, name="linked_action_rules"),
     path("settings/<slug:kind>/", sales_settings.sales_settings_list, name="sales_settings"),
     path("settings/<slug:kind>/new/", sales_settings.sales_settings_row, name="sales_settings_new"),
     path("settings/<slug:kind>/<int:pk>/", sales_settings.sales_settings_row, name="sales_settings_row"),

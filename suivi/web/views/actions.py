@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from suivi.accounts.models import User
 from suivi.accounts.queries import followed_by_choices
 from suivi.activities import services as action_services
+from suivi.activities.attachments import attachments_of, max_bytes
 from suivi.activities.models import ACTION_TRANSITIONS, Action, ActionStatus, ActionType, Folder
 from suivi.activities.queries import (
     SORTS,
@@ -33,6 +34,9 @@ from suivi.core.models import CrmLevel
 from suivi.lib.ids import parse_id, parse_ids
 from suivi.parties.models import Contact
 from suivi.parties.queries import access_party
+from suivi.sales import links
+from suivi.sales.links import linked_document as linked_document_of
+from suivi.sales.queries import access_document, journals
 
 from ..forms import ActionForm
 from ..outcomes import after_command, show_on_form
@@ -165,12 +169,33 @@ def _values(form, party):
     return values, list(data.get("contacts") or [])
 
 
-def _render_form(request, form, action, party, status=200):
+def _linked_document_posted(request, action):
+    """The document the form links (S16): (document or None, error message or None). An unknown
+    document, or one the user may not see, is a message on the form; nothing is saved."""
+    if request.POST.get("linked_document_clear"):
+        return None, None
+    raw = request.POST.get("linked_document", "")
+    if not raw:
+        return None, None
+    try:
+        return access_document(request.user, raw), None
+    except Http404:
+        return None, _("This document does not exist or you may not see it: search it again.")
+
+
+def _render_form(request, form, action, party, status=200, linked_document=None, linked_document_error=None):
     settings_obj = company_settings(request)
+    if linked_document is None and action is not None and request.method != "POST":
+        linked_document = linked_document_of(request.user, action)
     return render(
         request,
         "web/actions/form.html",
         {
+            "linked_document": linked_document,
+            "linked_document_error": linked_document_error,
+            "document_journals": journals(request.user).order_by("code"),
+            "attachments": attachments_of(request.user, action) if action else [],
+            "attachment_max": max_bytes(),
             "form": form,
             "action": action,
             "layout": settings_obj.action_form_layout,
@@ -193,8 +218,10 @@ def action_create(request):
     party = access_party(request.user, request.GET["party"]) if request.GET.get("party") else None
     form, party = _form(request, None, party)
     status = 200
+    document, document_error = None, None
     if request.method == "POST":
-        if form.is_valid():
+        document, document_error = _linked_document_posted(request, None)
+        if form.is_valid() and document_error is None:
             values, contacts = _values(form, party)
             try:
                 action = action_services.create_action(acting_user=request.user, values=values, contacts=contacts)
@@ -202,18 +229,22 @@ def action_create(request):
                 for field, message in e.errors.items():
                     form.add_error(field if field in form.fields else None, message)
             else:
+                if document is not None:
+                    links.set_linked_document(acting_user=request.user, action=action, document=document)
                 messages.success(request, _("Action recorded."))
                 return redirect("action_detail", pk=action.pk)
         status = 400
-    return _render_form(request, form, None, party, status)
+    return _render_form(request, form, None, party, status, document, document_error)
 
 
 def action_detail(request, pk):
     action = access_action(request.user, pk)
     form, party = _form(request, action)
     status = 200
+    document, document_error = None, None
     if request.method == "POST":
-        if form.is_valid():
+        document, document_error = _linked_document_posted(request, action)
+        if form.is_valid() and document_error is None:
             values, contacts = _values(form, party)
             try:
                 action_services.update_action(
@@ -226,10 +257,11 @@ def action_detail(request, pk):
             except SuiviError as e:
                 status = show_on_form(form, e)
             else:
+                links.set_linked_document(acting_user=request.user, action=action, document=document)
                 messages.success(request, _("Changes saved."))
                 return redirect("action_detail", pk=action.pk)
         status = status if status != 200 else 400
-    return _render_form(request, form, action, party, status)
+    return _render_form(request, form, action, party, status, document, document_error)
 
 
 def action_party_fields(request):
