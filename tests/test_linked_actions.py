@@ -372,3 +372,89 @@ def test_a_private_linked_action_is_listed_only_for_who_may_see_it_and_a_bad_doc
     assert Action.objects.count() == 1
     for query in ("number=%ED%A0%80", "journal=99999999999999999999", "date=0001-01-01", "date=x", "party_name=%00"):
         assert client.get(f"/crm/actions/documents/?{query}").status_code == 200
+
+
+# --- API (point 9) -------------------------------------------------------------------------------
+
+
+def test_the_api_reads_and_writes_rules_and_lists_a_documents_linked_actions(sales):  # noqa: F811
+    from rest_framework.test import APIClient
+
+    layout = Layout.objects.get(journal=sales["journals"]["VF"])
+    manager, seller = APIClient(), APIClient()
+    manager.force_authenticate(sales["manager"])
+    seller.force_authenticate(sales["seller"])
+    created = manager.post(
+        "/api/v1/linked-action-rules/",
+        {
+            "layout": layout.pk,
+            "event_kind": "print",
+            "enabled": True,
+            "action_type": call_type().pk,
+            "subject_template": "Printed {{ document.number }}",
+            "status": "todo",
+            "due_in_days": 3,
+            "attach_pdf": False,
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    again = manager.post("/api/v1/linked-action-rules/", {"layout": layout.pk, "event_kind": "print"}, format="json")
+    assert again.status_code == 400 and "unique" in str(again.json()["errors"])
+    bad = manager.patch(
+        f"/api/v1/linked-action-rules/{pk}/", {"subject_template": "{{ x.y }}", "version": 1}, format="json"
+    )
+    assert bad.status_code == 400 and "Line 1" in bad.json()["errors"]["subject_template"]
+    assert manager.patch(f"/api/v1/linked-action-rules/{pk}/", {"due_in_days": 4}, format="json").status_code == 428
+    assert seller.patch(f"/api/v1/linked-action-rules/{pk}/", {"version": 1}, format="json").status_code == 403
+    assert [r["id"] for r in seller.get(f"/api/v1/linked-action-rules/?layout={layout.pk}").json()["results"]] == [pk]
+    invoice = validated(sales)
+    pdf = seller.get(f"/api/v1/documents/{invoice.pk}/pdf/", HTTP_IDEMPOTENCY_KEY="api-1")
+    seller.get(f"/api/v1/documents/{invoice.pk}/pdf/", HTTP_IDEMPOTENCY_KEY="api-1")
+    assert pdf.status_code == 200 and Action.objects.count() == 1
+    listed = seller.get(f"/api/v1/documents/{invoice.pk}/linked-actions/").json()
+    assert [a["subject"] for a in listed] == ["Printed 2025/00001"] and listed[0]["generated_by"]["kind"] == "print"
+    manual = factories.action(sales["seller"], subject="Visit", party=sales["party"])
+    linked = seller.post(f"/api/v1/documents/{invoice.pk}/linked-actions/", {"action": manual.pk}, format="json")
+    assert linked.status_code == 201
+    assert {a["subject"] for a in seller.get(f"/api/v1/documents/{invoice.pk}/linked-actions/").json()} == {
+        "Printed 2025/00001",
+        "Visit",
+    }
+    for bad_id in ("99999999999999999999", "0"):
+        assert seller.get(f"/api/v1/documents/{bad_id}/linked-actions/").status_code == 404
+        assert seller.get(f"/api/v1/linked-action-rules/{bad_id}/").status_code == 404
+    assert seller.get("/api/v1/linked-action-rules/?layout=99999999999999999999").status_code == 200
+    assert (
+        seller.post(
+            f"/api/v1/documents/{invoice.pk}/linked-actions/", {"action": 99999999999999999999}, format="json"
+        ).status_code
+        == 400
+    )
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("due_in_days", "-1"),
+        ("due_in_days", "99999999999999999999"),
+        ("action_type", "99999999999999999999"),
+        ("follower", "-5"),
+        ("folder", "abc"),
+        ("folder_mode", "elsewhere"),
+        ("subject_template", "{{ ''.__class__.__mro__ }}"),
+        ("subject_template", "{% for i in range(10**9) %}x{% endfor %}"),
+        ("version", "99999999999999999999"),
+    ],
+)
+def test_bad_values_on_the_rule_screen_are_a_message_never_a_500(sales, field, value):  # noqa: F811
+    layout = Layout.objects.get(journal=sales["journals"]["VF"])
+    client = logged_in(sales["manager"])
+    client.raise_request_exception = False
+    data = rule_post({"print": {"enabled": "on", "action_type": call_type().pk, field: value}})
+    response = client.post(f"/sales/settings/layouts/{layout.pk}/linked-actions/", data)
+    assert response.status_code in (302, 400, 409, 428), response.content[:300]
+    if field != "version":
+        assert response.status_code == 400
+    assert client.get("/sales/settings/layouts/99999999999999999999/linked-actions/").status_code == 404
