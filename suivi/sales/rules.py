@@ -16,7 +16,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +26,7 @@ from suivi.activities import services as action_services
 from suivi.activities.models import Action, ActionStatus, Folder
 from suivi.core import audit
 from suivi.core.company import company_settings
-from suivi.core.errors import InvalidInput, PermissionDenied, SuiviError, lock_for_update
+from suivi.core.errors import ConflictError, InvalidInput, PermissionDenied, SuiviError, lock_for_update
 
 from . import merge_fields
 from .layouts import TemplateFailed, check_template, render_template
@@ -148,7 +148,13 @@ def save_rule(
     if errors:
         raise InvalidInput(errors)
     if rule.pk is None:
-        rule.save()
+        try:
+            with transaction.atomic():
+                rule.save()
+        except IntegrityError as e:  # another manager created it at the same moment
+            raise ConflictError(
+                _("These rules were changed by someone else meanwhile. Nothing was saved: reload the page.")
+            ) from e
         audit.record(acting_user, "create", rule)
     elif changes:
         rule.version += 1
