@@ -273,6 +273,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets of the commercial side whose field names (kind, status, language) other models use too.
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentKindEnum": "suivi.sales.models.DocumentKind",
+        "DocumentStatusEnum": "suivi.sales.models.DocumentStatus",
+        "DocumentEventKindEnum": "suivi.sales.models.EventKind",
+        "DocumentEventStatusEnum": "suivi.sales.models.EventStatus",
+        "LayoutLanguageEnum": "suivi.sales.models.LAYOUT_LANGUAGES",
+        "ActionStatusEnum": "suivi.activities.models.ActionStatus",
+        "PartyLanguageEnum": "suivi.parties.models.LANGUAGES",
+    },
 }
 
 LOGGING = {
