@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from suivi.core.aliases import rewrite
 from suivi.core.counts import COUNT_CAP
 from suivi.core.expressions import ExpressionSchema, filter_by_expression
-from suivi.core.functions import MonthStart
+from suivi.core.functions import ExistsEach, MonthStart
 from suivi.lib.ids import in_id_range, parse_id
 from suivi.lib.text import fold
 from suivi.parties.models import Party
@@ -214,13 +214,17 @@ def _has_word(word: str, raw: str) -> Q:
 
     def starting(model, **outer) -> Exists:
         words = model.objects.filter(word=word) if len(word) == 1 else model.objects.filter(word__prefix=word)
-        return Exists(words.filter(**{name: OuterRef(key) for name, key in outer.items()}))
+        return ExistsEach(words.filter(**{name: OuterRef(key) for name, key in outer.items()}))
 
     return (
         Q(starting(ActionKeyword, action_id="pk"))
         | Q(starting(PartyKeyword, party_id="party_id"))
         | Q(folder_id__in=Folder.objects.filter(name__icontains=raw).values("pk"))
-        | Q(Exists(Action.contacts.through.objects.filter(action_id=OuterRef("pk"), contact__name_key__contains=word)))
+        | Q(
+            ExistsEach(
+                Action.contacts.through.objects.filter(action_id=OuterRef("pk"), contact__name_key__contains=word)
+            )
+        )
     )
 
 
