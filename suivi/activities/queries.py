@@ -19,7 +19,6 @@ from django.http import Http404
 from django.utils import timezone, translation
 
 from suivi.core.aliases import rewrite
-from suivi.core.counts import COUNT_CAP
 from suivi.core.expressions import ExpressionSchema, filter_by_expression
 from suivi.core.functions import ExistsEach, MonthStart
 from suivi.lib.ids import in_id_range, parse_id
@@ -176,10 +175,10 @@ def looks_like_expression(text: str) -> bool:
     return bool(_EXPRESSION.search(text))
 
 
-# A word found in at most this many actions is looked up by their ids (the count stays exact up
-# to the counting cap); a commoner word is checked row by row while the list walks its date index
-# (it soon finds a page), and its count stops at a page or two.
-BROAD_WORD = COUNT_CAP
+# A word found in at most this many actions is looked up by their ids (reading more ids costs more
+# than it saves); a commoner word is checked row by row while the list walks its date index (it
+# soon finds a page), and its count stops at a page or two.
+BROAD_WORD = 2_000
 BROAD_COUNT_CAP = 100
 
 

@@ -55,7 +55,21 @@ def _short_date_format(language: str) -> str:
     return str(get_format("SHORT_DATE_FORMAT"))
 
 
-@register.filter
+@lru_cache(maxsize=16)
+def _short_datetime_format(language: str) -> str:
+    return str(get_format("SHORT_DATETIME_FORMAT"))
+
+
+@register.filter(expects_localtime=True)
+def short_datetime(value) -> str:
+    """A date and time in the locale's short format, in the current time zone, its format read
+    once per language (the action list writes fifty)."""
+    if not value:
+        return ""
+    return dateformat.format(value, _short_datetime_format(get_language() or ""))
+
+
+@register.filter(expects_localtime=True)
 def short_date(value) -> str:
     """A date in the locale's short format (``15/01/2027`` in French), its format read once per
     language."""
