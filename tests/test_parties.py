@@ -214,21 +214,3 @@ def test_a_one_letter_word_matches_whole_words_only(user_client, plain_user):
     page = user_client.get("/parties/?q=b").content.decode()
     assert "Garage B Motors" in page and "Boulangerie" not in page
     assert "Boulangerie" in user_client.get("/parties/?q=bo").content.decode()
-
-
-def test_rare_and_broad_search_words_find_the_same_parties(user_client, plain_user, monkeypatch):
-    """A word of few parties is looked up by their ids, a broad one by a subquery: same rows."""
-    from suivi.parties import queries
-
-    for name in ("Garage Lambert", "Garage Peeters", "Boulangerie Dupont"):
-        factories.party(plain_user, name=name)
-
-    def names(text):
-        page = user_client.get("/parties/", {"q": text, "sort": "name"}).content.decode()
-        return re.findall(r'<a href="/parties/\d+/">([^<]+)</a>', page)
-
-    for broad in (10_000, 0):
-        monkeypatch.setattr(queries, "BROAD_WORD", broad)
-        assert names("garage") == ["Garage Lambert", "Garage Peeters"], broad
-        assert names("garage peet") == ["Garage Peeters"], broad
-        assert names("zzzz") == [], broad

@@ -27,7 +27,6 @@ PARTY_SORTS = {
     "-created": ("-created_at", "-id"),
 }
 TYPEAHEAD_LIMIT = 10
-BROAD_WORD = 10_000
 _TYPEAHEAD_CANDIDATES = 200
 
 
@@ -65,13 +64,7 @@ def matching_words(qs: QuerySet[Party], text: str) -> QuerySet[Party]:
     """
     for w in words(text):
         keywords = PartyKeyword.objects.filter(word=w) if len(w) == 1 else PartyKeyword.objects.filter(word__prefix=w)
-        # A word of at most BROAD_WORD parties becomes their ids: the list then sorts those few
-        # instead of walking its sort index in search of them (all the "Garage …" sit under G).
-        ids = list(keywords.order_by().values_list("party_id", flat=True)[: BROAD_WORD + 1])
-        if len(ids) <= BROAD_WORD:
-            qs = qs.filter(pk__in=set(ids))
-        else:
-            qs = qs.filter(pk__in=keywords.values("party_id"))
+        qs = qs.filter(pk__in=keywords.values("party_id"))
     return qs
 
 
