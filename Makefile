@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-pg bench lint lock messages setup dev-setup browser pdf-libs clean
+.PHONY: run test test-pg bench load lint lock messages setup dev-setup browser pdf-libs clean
 
 DEV_STAMP := $(VENV)/.installed-dev
 
@@ -49,6 +49,10 @@ test: dev-setup browser
 
 bench: dev-setup
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
+# 50 simulated users over HTTP against `suivi serve` on the bench dataset (see tests/load/run.py).
+load: dev-setup
+	$(BIN)/python -m tests.load.run $(LOAD_ARGS)
 
 # Style, layers (import-linter contracts in pyproject.toml), types (mypy), missing migrations.
 lint: dev-setup
