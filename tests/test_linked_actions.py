@@ -110,6 +110,8 @@ def test_a_print_generates_one_action_linked_to_the_document_and_party_with_the_
 
     with open_file(attachment) as stored:
         assert "2025/00001" in pdf_text(stored.read())[1]
+    timeline = logged_in(sales["seller"]).get(f"/parties/{sales['party'].pk}/").content.decode()
+    assert f"/crm/actions/{action.pk}/" in timeline  # on the party's timeline
     print_it(sales, invoice, layout, key="click-2")  # another print is another action
     assert Action.objects.count() == 2 and LinkedActionRun.objects.count() == 2
 

@@ -103,3 +103,24 @@ def test_the_action_form_searches_a_document_and_links_it(page, manager, form_la
     assert DocumentAction.objects.get(action=action).document == invoice
     page.goto(f"/sales/documents/{invoice.pk}/")
     expect(page.locator(f"[data-linked-action='{action.pk}']")).to_contain_text("Call about the invoice")
+
+
+def test_the_attachments_tab_uploads_a_file_and_offers_it_as_a_download(page, manager, tmp_path):
+    CompanySettings.objects.filter(pk=1).update(action_form_layout="tabs")
+    party = factories.party(manager, name="Toiture Lambert")
+    action = factories.action(manager, subject="Roof visit", party=party)
+    note = tmp_path / "notes.txt"
+    note.write_text("Leak above the office")
+    log_in(page, "maya", PASSWORD)
+    page.goto(f"/crm/actions/{action.pk}/")
+    page.click("#tab-attachments")
+    expect(page.locator("#panel-attachments")).to_be_visible()
+    page.set_input_files("#panel-attachments input[type=file]", str(note))
+    page.click("#panel-attachments button:has-text('Attach')")
+    expect(page.locator("ul.messages")).to_contain_text("File attached")
+    page.click("#tab-attachments")
+    link = page.locator("[data-attachments] a", has_text="notes.txt")
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == "notes.txt"
+    assert open(download.value.path()).read() == "Leak above the office"
