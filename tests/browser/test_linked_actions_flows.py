@@ -118,7 +118,7 @@ def test_the_attachments_tab_uploads_a_file_and_offers_it_as_a_download(page, ma
     page.set_input_files("#panel-attachments input[type=file]", str(note))
     page.click("#panel-attachments button:has-text('Attach')")
     expect(page.locator("ul.messages")).to_contain_text("File attached")
-    page.click("#tab-attachments")
+    expect(page.locator("#panel-attachments")).to_be_visible()  # back on the tab of the upload
     link = page.locator("[data-attachments] a", has_text="notes.txt")
     with page.expect_download() as download:
         link.click()

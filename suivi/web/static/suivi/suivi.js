@@ -50,6 +50,11 @@
         if (next) { e.preventDefault(); select(tablist, next); next.focus(); }
       });
     });
+    // A link to a panel (e.g. back to #panel-attachments after an upload) opens its tab.
+    var target = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+    if (target && target.getAttribute("role") === "tabpanel" && tablist.querySelector("[aria-controls='" + target.id + "']")) {
+      select(tablist, document.getElementById(target.getAttribute("aria-labelledby")));
+    }
     // Open the first tab that holds an error, so that nothing the server said is hidden.
     var panelWithError = document.querySelector("[role=tabpanel] .errorlist");
     if (panelWithError) {
