@@ -460,3 +460,32 @@ def test_bad_values_on_the_rule_screen_are_a_message_never_a_500(sales, field, v
     if field != "version":
         assert response.status_code == 400
     assert client.get("/sales/settings/layouts/99999999999999999999/linked-actions/").status_code == 404
+
+
+def test_a_rule_that_fails_after_storing_the_pdf_leaves_no_action_and_no_file(sales, monkeypatch):  # noqa: F811
+    from django.core.files.storage import storages
+
+    from suivi.activities import attachments as attachment_services
+    from suivi.core import audit
+    from suivi.core.errors import SuiviError
+
+    invoice, layout = invoice_and_layout(sales)
+    rule(sales, attach_pdf=True)
+    record = audit.record
+
+    def failing(actor, verb, obj, changes=None):
+        if verb == "attach":
+            raise SuiviError("the audit failed")
+        return record(actor, verb, obj, changes)
+
+    monkeypatch.setattr(attachment_services.audit, "record", failing)
+    event, _pdf = print_it(sales, invoice, layout)
+    assert event.linked_action_run.outcome == "failed" and "the audit failed" in event.linked_action_run.detail
+    assert not Action.objects.exists() and not Attachment.objects.exists()
+    stored = [
+        f
+        for year in storages["attachments"].listdir("attachments")[0]
+        for month in storages["attachments"].listdir(f"attachments/{year}")[0]
+        for f in storages["attachments"].listdir(f"attachments/{year}/{month}")[1]
+    ]
+    assert stored == []

@@ -160,15 +160,17 @@ def _check_writable(acting_user, action: Action) -> None:
         raise PermissionDenied(_("This action is private."))
 
 
-def _remove_after_commit(names: list[str]) -> None:
-    def remove():
-        for name in names:
-            try:
-                storage().delete(name)
-            except OSError:
-                pass  # already gone: nothing to do
+def remove_files(names: list[str]) -> None:
+    """Delete stored files now (those of rows that were rolled back)."""
+    for name in names:
+        try:
+            storage().delete(name)
+        except OSError:
+            pass  # already gone: nothing to do
 
-    transaction.on_commit(remove)
+
+def _remove_after_commit(names: list[str]) -> None:
+    transaction.on_commit(lambda: remove_files(names))
 
 
 @transaction.atomic
@@ -192,15 +194,20 @@ def add_attachment(
     content.seek(0)
     now = timezone.now()
     stored = storage().save(f"attachments/{now:%Y/%m}/{uuid.uuid4().hex}", content)
-    attachment = Attachment.objects.create(
-        action=action,
-        file=stored,
-        name=clean_name(name),
-        size=size,
-        content_type=sniff(head),
-        uploaded_by=acting_user,
-    )
-    audit.record(acting_user, "attach", action, {"file": ["", attachment.name]})
+    try:
+        with transaction.atomic():
+            attachment = Attachment.objects.create(
+                action=action,
+                file=stored,
+                name=clean_name(name),
+                size=size,
+                content_type=sniff(head),
+                uploaded_by=acting_user,
+            )
+            audit.record(acting_user, "attach", action, {"file": ["", attachment.name]})
+    except BaseException:
+        remove_files([stored])  # the row is not there: neither is the file
+        raise
     return attachment
 
 

@@ -211,7 +211,7 @@ def _description(event: DocumentEvent) -> str:
     }
 
 
-def _generate(rule: LinkedActionRule, event: DocumentEvent, pdf: bytes | None) -> Action:
+def _generate(rule: LinkedActionRule, event: DocumentEvent, pdf: bytes | None, stored: list[str]) -> Action:
     document = event.document
     context = merge_fields.context(document, rule.layout.language)
     subject = _render(rule.subject_template, context, rule.layout.language, 200) or str(document)
@@ -241,7 +241,10 @@ def _generate(rule: LinkedActionRule, event: DocumentEvent, pdf: bytes | None) -
             from .services import document_pdf
 
             pdf = document_pdf(document, event.layout)
-        attachments.add_attachment(acting_user=event.user, action=action, name=pdf_filename(document), content=pdf)
+        attachment = attachments.add_attachment(
+            acting_user=event.user, action=action, name=pdf_filename(document), content=pdf
+        )
+        stored.append(attachment.file)
     return action
 
 
@@ -275,10 +278,11 @@ def apply_rule(event: DocumentEvent, *, pdf: bytes | None = None) -> LinkedActio
         return run
     outcome, rule = _outcome(event)
     detail = ""
+    stored: list[str] = []
     if outcome == RuleOutcome.GENERATED and rule is not None:
         try:
             with transaction.atomic():
-                _generate(rule, event, pdf)
+                _generate(rule, event, pdf, stored)
         except InvalidInput as e:
             outcome, detail = RuleOutcome.FAILED, " ".join(e.errors.values())
         except SuiviError as e:
@@ -287,4 +291,6 @@ def apply_rule(event: DocumentEvent, *, pdf: bytes | None = None) -> LinkedActio
             outcome, detail = RuleOutcome.FAILED, str(e.problem)
         except OSError as e:  # the attachment's storage
             outcome, detail = RuleOutcome.FAILED, _("the PDF could not be stored (%(detail)s).") % {"detail": e}
+        if outcome == RuleOutcome.FAILED:
+            attachments.remove_files(stored)  # stored before the step that failed: rolled back with it
     return LinkedActionRun.objects.create(event=event, outcome=outcome, detail=detail[:1000])
