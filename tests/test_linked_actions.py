@@ -13,7 +13,7 @@ from suivi.activities.models import Action, ActionType, Attachment, Folder
 from suivi.core.errors import InvalidInput, PermissionDenied
 from suivi.core.models import CompanySettings
 from suivi.sales import links, rules, services
-from suivi.sales.models import DocumentAction, DocumentEvent, Layout, LinkedActionRun
+from suivi.sales.models import DocumentAction, DocumentEvent, Layout, LinkedActionRule, LinkedActionRun
 
 from . import factories
 from .conftest import logged_in, make_user
@@ -489,3 +489,19 @@ def test_a_rule_that_fails_after_storing_the_pdf_leaves_no_action_and_no_file(sa
         for f in storages["attachments"].listdir(f"attachments/{year}/{month}")[1]
     ]
     assert stored == []
+
+
+def test_the_demo_rules_check_and_ask_to_call_back_an_e_mailed_quote(sales, smtp):  # noqa: F811
+    from suivi.activities.models import ActionType
+
+    rules.load_demo_rules()
+    rules.load_demo_rules()  # kept as they are
+    assert LinkedActionRule.objects.count() == 3
+    for stored in LinkedActionRule.objects.all():
+        assert rules._check_rule(stored, stored.follower_id) == {}
+    quote = validated(sales, journal="DV")
+    layout = Layout.objects.get(journal=quote.journal)
+    services.send_document(acting_user=sales["seller"], document=quote, layout=layout)
+    action = Action.objects.get()
+    assert action.subject == "Rappeler\u00a0: devis D2025-0001 · Brasserie Dupont"
+    assert action.status == "todo" and action.action_type == ActionType.objects.get(name_en="Call")

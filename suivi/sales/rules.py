@@ -294,3 +294,64 @@ def apply_rule(event: DocumentEvent, *, pdf: bytes | None = None) -> LinkedActio
         if outcome == RuleOutcome.FAILED:
             attachments.remove_files(stored)  # stored before the step that failed: rolled back with it
     return LinkedActionRun.objects.create(event=event, outcome=outcome, detail=detail[:1000])
+
+
+# --- demo ----------------------------------------------------------------------------------------
+
+DEMO_RULES = [
+    # journal, event, type (English name), subject, status, due in days, follower, attach the PDF
+    (
+        "DV",
+        EventKind.EMAIL,
+        "Call",
+        "Rappeler\u00a0: devis {{ document.number }} · {{ party.name }}",
+        "todo",
+        8,
+        "sales_rep",
+        False,
+    ),
+    (
+        "DV",
+        EventKind.PRINT,
+        "Task",
+        "Devis {{ document.number }} imprimé · {{ party.name }}",
+        "done",
+        0,
+        "acting",
+        True,
+    ),
+    (
+        "VF",
+        EventKind.EMAIL,
+        "E-mail",
+        "Facture {{ document.number }} envoyée ({{ document.total_incl|money }})",
+        "done",
+        0,
+        "acting",
+        True,
+    ),
+]
+
+
+def load_demo_rules() -> None:
+    """The demo's rules (kept when they exist): an e-mailed quote asks its party's sales
+    representative to call back in 8 days, a printed quote and an e-mailed invoice are recorded
+    with their PDF. Needs the demo journals (``demo.load_sales``)."""
+    from suivi.activities.models import ActionType
+
+    for code, kind, type_name, subject, status, days, follower, attach in DEMO_RULES:
+        layout = Layout.objects.filter(journal__code=code, is_default=True).first()
+        action_type = ActionType.objects.filter(name_en=type_name).first()
+        if layout is None or action_type is None or rule_of(layout, kind) is not None:
+            continue
+        LinkedActionRule.objects.create(
+            layout=layout,
+            event_kind=kind,
+            enabled=True,
+            action_type=action_type,
+            subject_template=subject,
+            status=status,
+            due_in_days=days,
+            follower_mode=follower,
+            attach_pdf=attach,
+        )
