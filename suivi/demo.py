@@ -26,6 +26,8 @@ from suivi.core.models import CompanySettings
 from suivi.lib.text import fold, words
 from suivi.parties.keywords import party_words
 from suivi.parties.models import Affiliation, Category, Contact, Party, PartyKeyword
+from suivi.sales.demo import load_sales
+from suivi.sales.rules import load_demo_rules
 
 
 @dataclass(frozen=True)
@@ -405,6 +407,8 @@ def load(size: str = "standard", seed: int = 7, stdout=None) -> str | None:
         if stdout:
             stdout.write(f"  parties {numbers[-1]:,}/{target.parties:,}")
     load_crm(target, users, rng, stdout)
+    load_sales()  # VAT rates, articles, journals with their layouts
+    load_demo_rules()  # e-mailing a quote asks for a call back in 8 days, and so on
     return password
 
 

@@ -41,3 +41,39 @@ def test_people_at_dutch_speaking_parties_have_dutch_functions(db, settings, tmp
     call_command("demo", stdout=open(os.devnull, "w"))
     dutch = Affiliation.objects.filter(party__language="nl").values_list("function", flat=True)
     assert dutch and "Gérant" not in set(dutch) and "Comptable" not in set(dutch)
+
+
+def test_printing_a_demo_quote_records_an_action_on_the_partys_timeline(db, settings, tmp_path):
+    """The README tour: print a quote of the demo company, find the generated action (with the
+    PDF) on the party's page."""
+    from django.test import Client
+
+    from suivi.accounts.models import User
+    from suivi.sales import services
+    from suivi.sales.models import Journal, Layout, VatRate
+
+    settings.VAR_DIR = tmp_path
+    call_command("demo", stdout=open(os.devnull, "w"))
+    admin = User.objects.get(username="admin")
+    party = Party.objects.order_by("id").first()
+    quotes = Journal.objects.get(code="DV")
+    quote = services.create_document(
+        acting_user=admin,
+        values={"journal": quotes, "party": party},
+        lines=[
+            {
+                "description": "Visite technique",
+                "quantity": "1",
+                "unit_price": "150",
+                "vat_rate": VatRate.objects.get(rate=21),
+            }
+        ],
+    )
+    quote = services.validate_document(acting_user=admin, document=quote, expected_version=quote.version)
+    services.print_document(
+        acting_user=admin, document=quote, layout=Layout.objects.get(journal=quotes, is_default=True)
+    )
+    client = Client()
+    client.force_login(admin)
+    page = client.get(f"/parties/{party.pk}/?sort=-when").content.decode()
+    assert f"imprimé · {party.name}" in page and quote.number in page
