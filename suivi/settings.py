@@ -221,13 +221,55 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
+
+
+def attachments_storage(env=os.environ) -> dict:
+    """Where files attached to actions are kept (suivi.activities.attachments): under
+    MEDIA_ROOT/attachments by default; in a bucket of any S3-compatible store (AWS, MinIO, Ceph,
+    Scaleway, OVH…) when SUIVI_ATTACHMENTS_S3_BUCKET is set, through django-storages. Either
+    way they are read only through a permission-checked view, never by a public URL: objects are
+    written private and no URL of the store is ever handed out."""
+    bucket = env.get("SUIVI_ATTACHMENTS_S3_BUCKET", "").strip()
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": env.get("SUIVI_ATTACHMENTS_S3_ENDPOINT_URL") or None,  # None: AWS itself
+            "region_name": env.get("SUIVI_ATTACHMENTS_S3_REGION") or None,
+            "access_key": env.get("SUIVI_ATTACHMENTS_S3_ACCESS_KEY") or None,
+            "secret_key": env.get("SUIVI_ATTACHMENTS_S3_SECRET_KEY") or None,
+            "location": env.get("SUIVI_ATTACHMENTS_S3_PREFIX", "").strip("/"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # A store that does not answer fails the upload in seconds, not minutes.
+            "client_config": _s3_client_config(env),
+        },
+    }
+
+
+def _s3_client_config(env):
+    from botocore.config import Config  # installed with django-storages[s3]
+
+    # Stores of one's own (MinIO, Ceph, Garage…) are usually reached by path, AWS by host name.
+    style = env.get("SUIVI_ATTACHMENTS_S3_ADDRESSING_STYLE") or (
+        "path" if env.get("SUIVI_ATTACHMENTS_S3_ENDPOINT_URL") else "auto"
+    )
+    return Config(
+        s3={"addressing_style": style},
+        signature_version="s3v4",
+        connect_timeout=5,
+        read_timeout=30,
+        retries={"max_attempts": 2, "mode": "standard"},
+    )
+
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    # Files attached to actions (suivi.activities.attachments), under MEDIA_ROOT/attachments by
-    # default and never served by URL: only through a permission-checked view. For an object
-    # store, install django-storages and point this entry at its S3 backend with its OPTIONS.
-    "attachments": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "attachments": attachments_storage(),
 }
 MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -16,6 +16,7 @@ only by who may see the action.
   and adds its files; the uploader, the action's follower and managers delete one.
 """
 
+import logging
 import os
 import unicodedata
 import uuid
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import storages
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,6 +35,8 @@ from suivi.core.errors import InvalidInput, PermissionDenied
 
 from .models import Action, Attachment
 from .queries import access_action
+
+logger = logging.getLogger(__name__)
 
 MAX_NAME = 150
 SNIFF_BYTES = 512
@@ -160,13 +163,21 @@ def _check_writable(acting_user, action: Action) -> None:
         raise PermissionDenied(_("This action is private."))
 
 
+def store_unreachable_message() -> str:
+    return _("The file store could not be reached: nothing was attached. Try again in a moment.")
+
+
 def remove_files(names: list[str]) -> None:
-    """Delete stored files now (those of rows that were rolled back)."""
+    """Delete stored files now (those of rows that were rolled back, or deleted). A store that
+    fails here leaves a file no row points to: logged, never an error for the user, whose
+    deletion is already done."""
     for name in names:
         try:
             storage().delete(name)
-        except OSError:
+        except FileNotFoundError:
             pass  # already gone: nothing to do
+        except Exception:  # an object store's own errors (botocore) are not OSErrors
+            logger.exception("Could not delete the stored file %s: it is left orphaned in the store", name)
 
 
 def _remove_after_commit(names: list[str]) -> None:
@@ -193,7 +204,11 @@ def add_attachment(
     head = content.read(SNIFF_BYTES)
     content.seek(0)
     now = timezone.now()
-    stored = storage().save(f"attachments/{now:%Y/%m}/{uuid.uuid4().hex}", content)
+    try:
+        stored = storage().save(f"attachments/{now:%Y/%m}/{uuid.uuid4().hex}", content)
+    except Exception as e:  # a full disk, an object store that does not answer or refuses
+        logger.exception("Could not store an attachment of action %s", action.pk)
+        raise InvalidInput({"file": store_unreachable_message()}) from e
     try:
         with transaction.atomic():
             attachment = Attachment.objects.create(
@@ -239,14 +254,21 @@ def open_file(attachment: Attachment):
     return storage().open(attachment.file, "rb")
 
 
-def download(attachment: Attachment) -> FileResponse:
+def download(attachment: Attachment) -> HttpResponse:
     """The answer of the pages and the API to a permitted download (read ``attachment`` through
     ``access_attachment``): always a download, never shown inline nor sniffed into something
     a browser would run."""
     try:
         handle = open_file(attachment)
-    except OSError as e:
+    except FileNotFoundError as e:
         raise Http404(_("This file is missing from the storage.")) from e
+    except Exception:  # the store does not answer: say so, not a server error
+        logger.exception("Could not read the stored file %s", attachment.file)
+        return HttpResponse(
+            _("The file store could not be reached. Try again in a moment."),
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
     response = FileResponse(
         handle, as_attachment=True, filename=attachment.name, content_type=served_type(attachment.content_type)
     )

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from suivi.core.counts import capped_count
 from suivi.core.errors import PermissionDenied
 from suivi.lib.ids import parse_id
 from suivi.lib.unicode import strip_unstorable
@@ -217,5 +218,5 @@ def document_page(user, filters: DocumentFilters, after: str = "") -> tuple[list
         page_qs = qs.filter(Q(date__lt=when) | Q(date=when, id__lt=pk))
     rows = list(page_qs[: PAGE_SIZE + 1])
     following = encode_cursor(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else None
-    count = qs.order_by()[: COUNT_CAP + 1].count()
-    return rows[:PAGE_SIZE], following, min(count, COUNT_CAP), count > COUNT_CAP
+    count, capped = capped_count(qs, COUNT_CAP)
+    return rows[:PAGE_SIZE], following, count, capped
