@@ -6,6 +6,7 @@ change lives in the database (see ``suivi.core.models.CompanySettings``).
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -34,6 +35,28 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _secrets_key() -> str:
+    """SUIVI_SECRETS_KEY (Fernet keys, comma-separated, the first encrypting) from the
+    environment, else one generated once and kept in var/ (mode 600): see suivi.core.secrets."""
+    if key := os.environ.get("SUIVI_SECRETS_KEY"):
+        return key
+    path = VAR_DIR / "secrets-key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process of the same start made it first
+            time.sleep(0.1)
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(Fernet.generate_key().decode())
+    return path.read_text().strip()
+
+
+SUIVI_SECRETS_KEY = _secrets_key()
 DEBUG = _env_bool("DEBUG")
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -62,6 +85,7 @@ INSTALLED_APPS = [
     "suivi.accounts",
     "suivi.parties",
     "suivi.activities",
+    "suivi.mailing",
     "suivi.sales",
     "suivi.api",
     "suivi.web",

@@ -159,7 +159,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-def render(template, context: dict[str, Any]) -> str:
+def render_within_limits(template, context: dict[str, Any]) -> str:
     """Render a compiled sandbox template within the time and size limits."""
     token = _deadline.set(time.monotonic() + MAX_SECONDS)
     try:
