@@ -60,6 +60,11 @@ SUIVI_SECRETS_KEY = _secrets_key()
 DEBUG = _env_bool("DEBUG")
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Private, loopback or link-local destinations Suivi may still connect to (S6, suivi/lib/network.py):
+# host names, IP addresses or CIDR networks, comma-separated.
+SUIVI_ALLOWED_PRIVATE_HOSTS = [
+    h.strip() for h in os.environ.get("SUIVI_ALLOWED_PRIVATE_HOSTS", "").split(",") if h.strip()
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
