@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-pg bench load lint lock messages setup dev-setup browser pdf-libs clean
+.PHONY: run test test-pg bench load lint lock messages setup dev-setup browser mailservers pdf-libs clean
 
 DEV_STAMP := $(VENV)/.installed-dev
 
@@ -44,7 +44,11 @@ run: setup
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: dev-setup browser
+# Debian's Dovecot serves IMAP to the mail tests (tests/mailservers.py starts its own instance).
+mailservers:
+	@test -x /usr/sbin/dovecot || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null)
+
+test: dev-setup browser mailservers
 	SUIVI_VAR_DIR=var/test $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: dev-setup
