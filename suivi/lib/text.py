@@ -20,3 +20,10 @@ def words(text: str, *, max_length: int = 60) -> list[str]:
     for w in _WORD.findall(fold(text)):
         seen.setdefault(w[:max_length], None)
     return list(seen)
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: line breaks, tabs and other control or format characters become
+    spaces and runs of spaces one (a header or a subject can then carry nothing else)."""
+    cleaned = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in str(text or ""))
+    return " ".join(cleaned.split())

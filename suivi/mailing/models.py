@@ -50,6 +50,9 @@ class OutgoingServer(models.Model):
     class Meta:
         verbose_name = _("outgoing mail server")
 
+    def __str__(self) -> str:
+        return self.host or "—"
+
 
 class Mailbox(models.Model):
     """An IMAP mailbox: a user's own (``owner``) or shared (no owner) with ``members``."""
@@ -123,6 +126,9 @@ class FolderState(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["mailbox", "folder"], name="one_state_per_folder")]
 
+    def __str__(self) -> str:
+        return f"{self.mailbox_id}:{self.folder}"
+
 
 class Method(models.TextChoices):
     SEND = "send", _("Send directly")
@@ -172,6 +178,9 @@ class OutgoingMail(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "lease_until"], name="outgoing_mail_work")]
 
+    def __str__(self) -> str:
+        return self.subject
+
 
 class MailKind(models.TextChoices):
     CONVERSATION = "conversation", _("conversation")
@@ -217,6 +226,9 @@ class IncomingMail(models.Model):
         constraints = [models.UniqueConstraint(fields=["mailbox", "message_id"], name="one_mail_per_message_id")]
         indexes = [models.Index(fields=["mailbox", "status", "-date"], name="inbox_list")]
 
+    def __str__(self) -> str:
+        return self.subject
+
 
 class MailRecord(models.Model):
     """The Message-ID an action holds (a sent mail, or a filed one): one action per Message-ID."""
@@ -227,6 +239,9 @@ class MailRecord(models.Model):
     sender = models.CharField(max_length=320, blank=True)
     recipients = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.message_id
 
 
 class MailTemplate(models.Model):
@@ -255,6 +270,9 @@ class Signature(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_signature")
     text = models.TextField(_("signature"), blank=True)
 
+    def __str__(self) -> str:
+        return str(self.user)
+
 
 class MicrosoftAccount(models.Model):
     """A user's connected Microsoft 365 account (S3): the OAuth tokens, encrypted."""
@@ -265,3 +283,6 @@ class MicrosoftAccount(models.Model):
     refresh_token = SecretField(default="")
     expires_at = models.DateTimeField()
     connected_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.account_email

@@ -165,7 +165,7 @@ class Contact(models.Model):
 
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100)
-    email = models.EmailField(_("e-mail"), max_length=254, blank=True, db_index=True)
+    email = models.EmailField(_("e-mail"), max_length=254, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     mobile = models.CharField(_("mobile"), max_length=20, blank=True)
     language = models.CharField(_("language"), max_length=2, choices=LANGUAGES, default="fr")
@@ -181,7 +181,11 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["name_key", "id"]
-        indexes = sort_indexes("contact_name", ["name_key", "id"])
+        indexes = [
+            *sort_indexes("contact_name", ["name_key", "id"]),
+            # Mails are matched to contacts by address, whatever its case (suivi.mailing).
+            models.Index(Lower("email"), name="contact_email_lower"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

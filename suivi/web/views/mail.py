@@ -1,0 +1,350 @@
+"""Mail pages (S3, S7, S15): compose and send, the mails one sent, the inbox and its filing,
+one's mailboxes, and the company's SMTP server."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from suivi.accounts.queries import device_preference
+from suivi.activities.models import ActionType
+from suivi.activities.queries import access_action, access_folder
+from suivi.core.errors import InvalidInput, SuiviError
+from suivi.lib.ids import parse_id
+from suivi.mailing import checks, queries, services
+from suivi.mailing.models import InboxStatus, MailStatus, Method, Signature
+from suivi.mailing.sending import as_bytes, build_message
+from suivi.parties.queries import access_contact, access_party
+
+from ..mail_forms import ComposeForm, FileForm, MailboxForm, OutgoingServerForm
+from ..outcomes import show_on_form, status_of
+
+
+def mail_page(view):
+    """A refusal of a service raised outside a form is a page with its status, never a 500."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except SuiviError as e:
+            return render(
+                request,
+                "web/refused.html",
+                {"message": e.message, "back_url": reverse("mail_inbox"), "forbidden": status_of(e) == 403},
+                status=status_of(e),
+            )
+
+    return wrapper
+
+
+# --- compose ---------------------------------------------------------------------------------------
+
+
+def _context_of(request):
+    """What the mail is written from: ?party=, ?contact=, ?action=, ?reply= (an inbox mail)."""
+    source = request.POST if request.method == "POST" else request.GET
+    party = contact = folder = reply = None
+    initial: dict = {}
+    if pk := parse_id(source.get("party")):
+        party = access_party(request.user, pk)
+    if pk := parse_id(source.get("contact")):
+        contact = access_contact(request.user, pk)
+        if contact.email:
+            initial["to"] = f"{contact} <{contact.email}>"
+        if party is None:
+            party = contact.parties.first()
+    if pk := parse_id(source.get("action")):
+        action = access_action(request.user, pk)
+        party = party or action.party
+        folder = action.folder
+        initial["subject"] = action.subject
+        record = action.mail_records.order_by("-id").first()
+        if record is not None:
+            initial["in_reply_to"] = record.message_id
+    if pk := parse_id(source.get("folder")):
+        folder = access_folder(request.user, pk)
+    if pk := parse_id(source.get("reply")):
+        reply = queries.access_incoming(request.user, pk)
+        initial["to"] = f"{reply.sender_name} <{reply.sender_email}>" if reply.sender_name else reply.sender_email
+        initial["subject"] = reply.subject if reply.subject.lower().startswith("re:") else f"Re: {reply.subject}"
+        initial["in_reply_to"] = reply.message_id
+        if reply.action_id:
+            party = party or reply.action.party
+            folder = folder or reply.action.folder
+    signature = Signature.objects.filter(user=request.user).values_list("text", flat=True).first()
+    if signature:
+        initial["body"] = "\n\n-- \n" + signature
+    return party, contact, folder, initial
+
+
+@mail_page
+def compose_page(request):
+    party, contact, folder, initial = _context_of(request)
+    device = device_preference(request.user, request.device_id)
+    through_outlook = bool(device and device.send_via_outlook)
+    form = ComposeForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        chosen = [c for c in party.affiliations.select_related("contact")] if party else []
+        picked = {str(pk) for pk in request.POST.getlist("contact")}
+        to = [f"{a.contact} <{a.contact.email}>" for a in chosen if str(a.contact_id) in picked and a.contact.email]
+        contacts = [a.contact for a in chosen if str(a.contact_id) in picked]
+        files = [(f.name, f, f.size) for f in request.FILES.getlist("files")]
+        try:
+            mail = services.compose(
+                acting_user=request.user,
+                to=to + ([data["to"]] if data["to"] else []),
+                cc=data["cc"],
+                bcc=data["bcc"],
+                subject=data["subject"],
+                body=data["body"],
+                party=party,
+                contacts=contacts,
+                folder=folder,
+                in_reply_to=data["in_reply_to"],
+                method=data["method"],
+                through_outlook=through_outlook,
+                files=files,
+            )
+        except SuiviError as e:
+            status = show_on_form(form, e)
+        else:
+            if mail.method == Method.OUTLOOK_DESKTOP:
+                messages.success(request, _("Your mail is ready: open the downloaded file, Outlook sends it."))
+            elif mail.method in (Method.DRAFTS, Method.GRAPH_DRAFTS):
+                messages.success(request, _("Your mail is being stored in your drafts folder."))
+            else:
+                messages.success(request, _("Your mail is being sent."))
+            return redirect("mail_sent_detail", pk=mail.pk)
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "web/mail/compose.html",
+        {
+            "form": form,
+            "party": party,
+            "folder": folder,
+            "affiliations": party.affiliations.select_related("contact") if party else [],
+            "picked": {str(contact.pk)} if contact else set(request.POST.getlist("contact")),
+            "through_outlook": through_outlook,
+            "templates": [],
+        },
+        status=status,
+    )
+
+
+@mail_page
+def sent_list(request):
+    mails = queries.my_mails(request.user).order_by("-created_at", "-id")[:100]
+    return render(request, "web/mail/sent_list.html", {"mails": mails})
+
+
+@mail_page
+def sent_detail(request, pk):
+    mail = queries.access_outgoing(request.user, pk)
+    return render(request, "web/mail/sent_detail.html", {"mail": mail, "can_retry": mail.status == MailStatus.FAILED})
+
+
+@require_POST
+@mail_page
+def sent_retry(request, pk):
+    mail = queries.access_outgoing(request.user, pk)
+    try:
+        services.retry(acting_user=request.user, mail=mail)
+    except InvalidInput as e:
+        messages.error(request, " ".join(e.errors.values()))
+    else:
+        messages.success(request, _("Your mail is being sent again."))
+    return redirect("mail_sent_detail", pk=mail.pk)
+
+
+@mail_page
+def sent_eml(request, pk):
+    """The mail as a file desktop Outlook opens ready to send (``X-Unsent: 1``), attachments in."""
+    mail = queries.access_outgoing(request.user, pk)
+    if mail.method != Method.OUTLOOK_DESKTOP:
+        raise Http404
+    message = build_message(mail)
+    message.extra_headers["X-Unsent"] = "1"
+    response = HttpResponse(as_bytes(message), content_type="message/rfc822")
+    response["Content-Disposition"] = 'attachment; filename="mail.eml"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- the inbox -------------------------------------------------------------------------------------
+
+
+@mail_page
+def inbox_page(request):
+    status = request.GET.get("status") or InboxStatus.NEW
+    if status not in InboxStatus.values:
+        status = InboxStatus.NEW
+    mails = list(queries.inbox(request.user, status)[: queries.INBOX_PAGE])
+    return render(
+        request,
+        "web/mail/inbox.html",
+        {
+            "mails": mails,
+            "status": status,
+            "statuses": InboxStatus.choices,
+            "mailboxes": queries.mailboxes_of(request.user),
+        },
+    )
+
+
+@mail_page
+def inbox_mail(request, pk):
+    mail = queries.access_incoming(request.user, pk)
+    own = {a.lower() for a in queries.mailboxes_of(request.user).values_list("address", flat=True)}
+    suggestions = queries.suggestions(request.user, mail, own)
+    form = FileForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            party = access_party(request.user, data["party"]) if data["party"] else None
+            folder = access_folder(request.user, data["folder"]) if data["folder"] else None
+            ids = [parse_id(v) for v in (data["contacts"] or "").split(",")]
+            contacts = [access_contact(request.user, i) for i in ids if i]
+            with transaction.atomic():
+                action = services.file_mail(
+                    acting_user=request.user, mail=mail, party=party, folder=folder, contacts=contacts
+                )
+        except SuiviError as e:
+            status = show_on_form(form, e)
+        else:
+            messages.success(request, _("Mail filed on the party's history."))
+            return redirect("action_detail", pk=action.pk)
+    return render(
+        request,
+        "web/mail/inbox_mail.html",
+        {"mail": mail, "suggestions": suggestions, "form": form},
+        status=status if request.method != "POST" or status != 200 else 400,
+    )
+
+
+@require_POST
+@mail_page
+def inbox_ignore(request, pk):
+    mail = queries.access_incoming(request.user, pk)
+    services.ignore_mail(acting_user=request.user, mail=mail)
+    messages.success(request, _("Mail ignored."))
+    return redirect("mail_inbox")
+
+
+@require_POST
+@mail_page
+def inbox_read_now(request):
+    from suivi.mailing.jobs import read_mailbox
+
+    for mailbox in queries.mailboxes_of(request.user):
+        read_mailbox(mailbox.pk)
+    messages.success(request, _("Your mailboxes are being read; new mails appear here in a moment."))
+    return redirect("mail_inbox")
+
+
+# --- mailboxes ---------------------------------------------------------------------------------------
+
+
+@mail_page
+def mailbox_list(request):
+    return render(request, "web/mail/mailboxes.html", {"mailboxes": queries.mailboxes_of(request.user)})
+
+
+@mail_page
+def mailbox_edit(request, pk=None):
+    mailbox = queries.access_mailbox(request.user, pk, for_write=True) if pk else None
+    initial = {"version": mailbox.version} if mailbox else {"address": request.user.email, "login": request.user.email}
+    form = MailboxForm(request.POST or None, instance=mailbox, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            values = {k: v for k, v in form.cleaned_data.items() if k not in ("password", "version")}
+            values["shared"] = request.POST.get("shared") == "on"
+            try:
+                saved = services.save_mailbox(
+                    acting_user=request.user,
+                    mailbox=mailbox,
+                    values=values,
+                    password=form.cleaned_data["password"] or None,
+                    expected_version=form.cleaned_data.get("version"),
+                )
+            except SuiviError as e:
+                status = show_on_form(form, e)
+            else:
+                messages.success(request, _("Mailbox saved."))
+                return redirect("mailbox_edit", pk=saved.pk)
+        else:
+            status = 400
+    steps = request.session.pop(f"mailbox-check-{pk}", None) if pk else None
+    return render(request, "web/mail/mailbox.html", {"form": form, "mailbox": mailbox, "steps": steps}, status=status)
+
+
+@require_POST
+@mail_page
+def mailbox_check(request, pk):
+    mailbox = queries.access_mailbox(request.user, pk)
+    request.session[f"mailbox-check-{pk}"] = checks.check_mailbox(mailbox)
+    return redirect("mailbox_edit", pk=pk)
+
+
+@require_POST
+@mail_page
+def mailbox_delete(request, pk):
+    mailbox = queries.access_mailbox(request.user, pk, for_write=True)
+    services.delete_mailbox(acting_user=request.user, mailbox=mailbox)
+    messages.success(request, _("Mailbox deleted."))
+    return redirect("mailbox_list")
+
+
+# --- the company SMTP server ------------------------------------------------------------------------------
+
+
+@mail_page
+def outgoing_server_page(request):
+    server = queries.outgoing_server()
+    form = OutgoingServerForm(request.POST or None, instance=server, initial={"version": server.version})
+    form.fields["email_action_type"].queryset = ActionType.objects.filter(active=True)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            values = {k: v for k, v in form.cleaned_data.items() if k not in ("password", "version")}
+            try:
+                services.save_outgoing_server(
+                    acting_user=request.user,
+                    values=values,
+                    password=form.cleaned_data["password"] or None,
+                    expected_version=form.cleaned_data.get("version"),
+                )
+            except SuiviError as e:
+                status = show_on_form(form, e)
+            else:
+                messages.success(request, _("Mail server saved."))
+                return redirect("outgoing_server")
+        else:
+            status = 400
+    steps = request.session.pop("smtp-check", None)
+    return render(
+        request,
+        "web/mail/outgoing_server.html",
+        {"form": form, "steps": steps, "can_edit": request.user.is_administrator},
+        status=status,
+    )
+
+
+@require_POST
+@mail_page
+def outgoing_server_check(request):
+    if not request.user.is_administrator:
+        raise Http404
+    request.session["smtp-check"] = checks.check_smtp(queries.outgoing_server())
+    return redirect("outgoing_server")
