@@ -186,15 +186,26 @@ class Dovecot:
                     stderr=stderr,
                     start_new_session=True,
                 )
-            if self._wait_for_greeting(greeting):
-                # After one failed login Dovecot slows every later login from the same address for seconds
-                # (auth_failure_delay does not stop it): without this socket, the auth process cannot ask.
-                (self.root / "run" / "anvil-auth-penalty").unlink(missing_ok=True)
-                self.startup_seconds = time.monotonic() - started
-                return
+            # After one failed login Dovecot slows every later login from the same address by seconds
+            # (auth_failure_delay does not stop it). The auth process connects to this socket when it starts,
+            # on the first client connection: removed before that, it finds none and keeps no penalty.
+            penalty_socket = self.root / "run" / "anvil-auth-penalty"
+            if self._wait_for(penalty_socket.exists):
+                penalty_socket.unlink()
+                if self._wait_for_greeting(greeting):
+                    self.startup_seconds = time.monotonic() - started
+                    return
             last_error = self._tail()
             self.stop(remove=False)
         raise RuntimeError(f"Dovecot did not start on 127.0.0.1: {last_error}")
+
+    def _wait_for(self, condition) -> bool:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if condition():
+                return True
+            time.sleep(0.01)
+        return False
 
     def _wait_for_greeting(self, greeting: str) -> bool:
         deadline = time.monotonic() + START_TIMEOUT
