@@ -107,7 +107,7 @@ def dovecot_config(root: Path, port: int, greeting: str, who: dict) -> str:
         mail_fsync = never
         passdb {{
           driver = passwd-file
-          args = scheme=PLAIN username_format=%u {root}/users
+          args = scheme=PLAIN username_format=%u {root}/users/%u
         }}
         userdb {{
           driver = static
@@ -168,9 +168,7 @@ class Dovecot:
         for sub in ("run", "state", "mail"):
             (self.root / sub).mkdir()
         os.chown(self.root / "mail", who["mail_uid"], who["mail_gid"])
-        users = self.root / "users"
-        users.touch()
-        users.chmod(0o644)
+        (self.root / "users").mkdir(mode=0o755)
         last_error = ""
         for _attempt in range(3):  # a free port can be taken by another process between check and bind
             self.port = free_port()
@@ -241,12 +239,18 @@ class Dovecot:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def add_user(self, login: str | None = None, password: str | None = None) -> MailUser:
+        """A fresh user of this server, usable at once."""
         login = login or f"user{next(self._users)}-{secrets.token_hex(3)}"
         password = password if password is not None else secrets.token_urlsafe(12)
-        if any(c in login + password for c in ":\n\r"):
-            raise ValueError("a passwd-file entry cannot hold ':' or a line break")
-        with open(self.root / "users", "a") as users:  # Dovecot re-reads the file when it changes
-            users.write(f"{login}:{{PLAIN}}{password}::::::\n")
+        if any(c in login + password for c in ":\n\r") or "/" in login or login.startswith("."):
+            raise ValueError("a passwd-file entry cannot hold ':', '/' or a line break")
+        # One passwd-file per user ({root}/users/%u): Dovecot re-reads a changed passwd-file at most once a
+        # second (a user added to one shared file may not log in yet), but reads a new file at once.
+        entry = self.root / "users" / login
+        partial = entry.with_name(f".{login}.tmp")
+        partial.write_text(f"{login}:{{PLAIN}}{password}::::::\n")
+        partial.chmod(0o644)
+        partial.rename(entry)
         return MailUser(login=login, password=password, address=f"{login}@suivi.test")
 
     def client(self, user: MailUser) -> IMAPClient:
