@@ -308,6 +308,15 @@ SUIVI_IMPORT_MAX_BYTES = int(os.environ.get("SUIVI_IMPORT_MAX_BYTES", 20 * 1024 
 # Largest file attached to an action; a larger upload is refused from its Content-Length.
 SUIVI_ATTACHMENT_MAX_BYTES = int(os.environ.get("SUIVI_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024))
 
+# Microsoft 365 (S3: mail through Outlook): the application registered in the company's Entra ID
+# (a web app with a client secret; redirect URI https://<suivi>/crm/mail/microsoft/done/,
+# delegated permissions Mail.Send and Mail.ReadWrite). Unset: the Microsoft 365 button is hidden.
+SUIVI_MS_CLIENT_ID = os.environ.get("SUIVI_MS_CLIENT_ID", "")
+SUIVI_MS_CLIENT_SECRET = os.environ.get("SUIVI_MS_CLIENT_SECRET", "")
+SUIVI_MS_TENANT = os.environ.get("SUIVI_MS_TENANT", "common")
+SUIVI_MS_AUTHORITY = os.environ.get("SUIVI_MS_AUTHORITY", "")  # e.g. a national cloud; default Microsoft's
+SUIVI_GRAPH_URL = os.environ.get("SUIVI_GRAPH_URL", "")  # default https://graph.microsoft.com/v1.0
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 REST_FRAMEWORK = {

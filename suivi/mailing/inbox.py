@@ -49,7 +49,8 @@ def _release(mailbox_id: int, error: str = "") -> None:
 
 def _row(mailbox: Mailbox, folder: str, uid: int, raw: bytes, parsed: ParsedMail) -> IncomingMail:
     own = mailbox.address.lower()
-    others = [a for a in all_addresses(parsed) if a != (parsed.sender.email if parsed.sender else "")]
+    sender = (parsed.sender.email if parsed.sender else "").lower()
+    others = [a for a in all_addresses(parsed) if a.lower() != sender]
     stored = ""
     if parsed.attachments:
         stored = attachments.storage().save(f"mail/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.eml", ContentFile(raw))
@@ -63,7 +64,7 @@ def _row(mailbox: Mailbox, folder: str, uid: int, raw: bytes, parsed: ParsedMail
         subject=parsed.subject[:500],
         sender_name=(parsed.sender.name if parsed.sender else "")[:200],
         sender_email=(parsed.sender.email if parsed.sender else "")[:320],
-        recipients=[a for a in others if a != own][:2000],
+        recipients=[a for a in others if a.lower() != own][:2000],
         date=parsed.date or timezone.now(),
         text=parsed.text,
         html=parsed.html,

@@ -57,6 +57,9 @@ crm_patterns = [
     path("mail/mailboxes/<int:pk>/delete/", mail.mailbox_delete, name="mailbox_delete"),
     path("mail/server/", mail.outgoing_server_page, name="outgoing_server"),
     path("mail/server/check/", mail.outgoing_server_check, name="outgoing_server_check"),
+    path("mail/microsoft/connect/", mail.microsoft_connect, name="microsoft_connect"),
+    path("mail/microsoft/done/", mail.microsoft_done, name="microsoft_done"),
+    path("mail/microsoft/disconnect/", mail.microsoft_disconnect, name="microsoft_disconnect"),
 ]
 
 # Opportunity pages, behind the S6 gate as well (which includes the CRM gate).

@@ -3,6 +3,7 @@ one's mailboxes, and the company's SMTP server."""
 
 from functools import wraps
 
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponse
@@ -257,7 +258,17 @@ def inbox_read_now(request):
 
 @mail_page
 def mailbox_list(request):
-    return render(request, "web/mail/mailboxes.html", {"mailboxes": queries.mailboxes_of(request.user)})
+    from suivi.mailing.models import MicrosoftAccount
+
+    return render(
+        request,
+        "web/mail/mailboxes.html",
+        {
+            "mailboxes": queries.mailboxes_of(request.user),
+            "microsoft_offered": bool(django_settings.SUIVI_MS_CLIENT_ID),
+            "microsoft": MicrosoftAccount.objects.filter(user=request.user).first(),
+        },
+    )
 
 
 @mail_page
@@ -348,3 +359,39 @@ def outgoing_server_check(request):
         raise Http404
     request.session["smtp-check"] = checks.check_smtp(queries.outgoing_server())
     return redirect("outgoing_server")
+
+
+# --- Microsoft 365 (S3) ----------------------------------------------------------------------------
+
+
+@require_POST
+@mail_page
+def microsoft_connect(request):
+    from suivi.mailing import microsoft
+
+    if not django_settings.SUIVI_MS_CLIENT_ID:
+        raise Http404
+    return redirect(microsoft.start(request.session, request.build_absolute_uri(reverse("microsoft_done"))))
+
+
+@mail_page
+def microsoft_done(request):
+    from suivi.mailing import microsoft
+
+    try:
+        account = microsoft.finish(acting_user=request.user, session=request.session, query=request.GET.dict())
+    except InvalidInput as e:
+        messages.error(request, " ".join(e.errors.values()))
+    else:
+        messages.success(request, _("Microsoft 365 connected: %(account)s.") % {"account": account.account_email})
+    return redirect("mailbox_list")
+
+
+@require_POST
+@mail_page
+def microsoft_disconnect(request):
+    from suivi.mailing import microsoft
+
+    microsoft.disconnect(acting_user=request.user)
+    messages.success(request, _("Microsoft 365 disconnected."))
+    return redirect("mailbox_list")
