@@ -1,5 +1,6 @@
 """The audit trail: services call ``record`` inside their transaction."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -7,6 +8,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from suivi.lib.numbers import format_decimal
 
 from .models import AuditEvent
 
@@ -72,28 +75,59 @@ OTHER_KEYS = {
     "address": _("address"),
     "file": _("file"),
     "linked_document": _("linked document"),
+    "lines": _("lines"),
 }
+# How the values of some keys read, by (model label, key): set by the app that records them
+# (``describe``), e.g. the lines of a document.
+DESCRIBED: dict[tuple[str, str], Callable[[Any], Any]] = {}
+
+
+def describe(model_label: str, key: str, shown: Callable[[Any], Any]) -> None:
+    """Show the values recorded under ``key`` for rows of ``model_label`` through ``shown``."""
+    DESCRIBED[(model_label, key)] = shown
+
+
+def _field(model, key: str):
+    if model is None:
+        return None
+    try:
+        return model._meta.get_field(key)
+    except FieldDoesNotExist:
+        return None  # a key that is not a field, or a field removed since the row was recorded
 
 
 def _label(model, key: str) -> str:
+    """The label of ``key`` in the user's language. Any recorded key reads: a reverse relation
+    (which has no verbose name) by its model's plural, an unknown key as it was recorded."""
     if key in OTHER_KEYS:
         return str(OTHER_KEYS[key])
-    try:
-        return str(model._meta.get_field(key).verbose_name) if model else key
-    except FieldDoesNotExist:
-        return key
+    field = _field(model, key)
+    label = getattr(field, "verbose_name", None)
+    if not label and getattr(field, "related_model", None) is not None:
+        label = field.related_model._meta.verbose_name_plural
+    return str(label or key.replace("_", " "))
 
 
 def _shown(model, key: str, value: Any) -> Any:
-    """A stored value as the user reads it: a choice by its label, yes / no for booleans."""
+    """A stored value as the user reads it: a choice by its label, yes / no for booleans, a
+    decimal in the user's language, a list as its items."""
+    if model is not None and (model._meta.label_lower, key) in DESCRIBED:
+        try:
+            return DESCRIBED[(model._meta.label_lower, key)](value)
+        except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError):
+            pass  # a value recorded in an older shape: shown as it is below
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    try:
-        field = model._meta.get_field(key) if model else None
-    except FieldDoesNotExist:
-        field = None
-    if field is not None and field.choices:
+    if isinstance(value, list):
+        return "; ".join(str(_shown(model, key, v)) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    field = _field(model, key)
+    if getattr(field, "choices", None):
         return dict(field.flatchoices).get(value, value)
+    if isinstance(field, models.DecimalField) and isinstance(value, (str, int, float)) and value != "":
+        places = field.decimal_places or 0
+        return format_decimal(value, min_places=2 if places == 2 else 0, max_places=places) or value
     return value
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from suivi.core import audit
 from suivi.core.errors import LATEST, InvalidInput, SuiviError, lock_for_update
 
-from . import merge_fields, numbering, rules, sending
+from . import line_history, merge_fields, numbering, rules, sending
 from .layouts import TemplateFailed, check_template, render_body, render_subject
 from .models import (
     DOCUMENT_TRANSITIONS,
@@ -326,9 +326,15 @@ def update_document(
     if errors:
         raise InvalidInput(errors)
     if lines is not None:
-        before = document.total_incl
-        _store_lines(document, built)
-        changes["lines"] = [str(before), str(document.total_incl)]
+        lines_changed = line_history.lines_change(list(document.lines.order_by("position", "id")), built)
+        if lines_changed is not None:
+            before = document.total_incl
+            _store_lines(document, built)
+            changes["lines"] = lines_changed
+            if document.total_incl != before:
+                changes["total_incl"] = [str(before), str(document.total_incl)]
+    if not changes:
+        return document  # saved unchanged: nothing to write, nothing to record
     document.version += 1
     document.save()
     audit.record(acting_user, "update", document, changes)
