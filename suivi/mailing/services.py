@@ -35,10 +35,12 @@ from .models import (
     MailKind,
     MailRecord,
     MailStatus,
+    MailTemplate,
     Method,
     MicrosoftAccount,
     OutgoingMail,
     OutgoingServer,
+    Signature,
 )
 from .queries import email_action_type, outgoing_server
 
@@ -449,3 +451,44 @@ def auto_file(mailbox: Mailbox, mails: list[IncomingMail]) -> int:
         except (InvalidInput, PermissionDenied):
             continue  # left in the inbox for its owner
     return filed
+
+
+# --- templates and signatures ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_template(*, acting_user, template: MailTemplate | None, values: dict[str, Any], expected_version=None):
+    """Create or change an e-mail template (managers); its merge fields are checked first."""
+    from . import templates
+
+    if not acting_user.is_manager:
+        raise PermissionDenied(_("Only managers may change the e-mail templates."))
+    if template is None:
+        template = MailTemplate()
+    else:
+        template = lock_for_update(
+            MailTemplate, template.pk, expected_version, _("Someone changed this template meanwhile: reload the page.")
+        )
+        template.version += 1
+    template.name = one_line(str(values.get("name") or ""))[:100]
+    template.subject = one_line(str(values.get("subject") or ""))[:500]
+    template.body = str(values.get("body") or "")
+    template.active = bool(values.get("active", True))
+    errors = templates.problems(template.subject, template.body)
+    if not template.name:
+        errors["name"] = _("Give the template a name.")
+    if not template.subject:
+        errors.setdefault("subject", _("A mail needs a subject."))
+    if errors:
+        raise InvalidInput(errors)
+    template.save()
+    audit.record(acting_user, "update" if template.version > 1 else "create", template)
+    return template
+
+
+@transaction.atomic
+def save_signature(*, acting_user, text: str) -> Signature:
+    signature, _created = Signature.objects.update_or_create(
+        user=acting_user, defaults={"text": (text or "").replace("\r\n", "\n")[:5000]}
+    )
+    return signature

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from suivi.mailing.models import Mailbox, Method, OutgoingServer
+from suivi.mailing.models import Mailbox, MailTemplate, Method, OutgoingServer
 
 
 class ComposeForm(forms.Form):
@@ -59,3 +59,22 @@ class FileForm(forms.Form):
     party = forms.IntegerField(label=_("Party"), required=False)
     folder = forms.IntegerField(label=_("Folder"), required=False)
     contacts = forms.CharField(required=False, max_length=2000)
+
+
+class MailTemplateForm(forms.ModelForm):
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = MailTemplate
+        fields = ["name", "subject", "body", "active"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 12})}
+
+
+class SignatureForm(forms.Form):
+    text = forms.CharField(
+        label=_("Your signature"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Added below every mail you write in Suivi."),
+    )

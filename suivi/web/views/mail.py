@@ -17,12 +17,13 @@ from suivi.activities.models import ActionType
 from suivi.activities.queries import access_action, access_folder
 from suivi.core.errors import InvalidInput, SuiviError
 from suivi.lib.ids import parse_id
-from suivi.mailing import checks, queries, services
-from suivi.mailing.models import InboxStatus, MailStatus, Method, Signature
+from suivi.lib.user_templates import TemplateFailed
+from suivi.mailing import checks, queries, services, templates
+from suivi.mailing.models import InboxStatus, MailStatus, MailTemplate, Method, Signature
 from suivi.mailing.sending import as_bytes, build_message
 from suivi.parties.queries import access_contact, access_party
 
-from ..mail_forms import ComposeForm, FileForm, MailboxForm, OutgoingServerForm
+from ..mail_forms import ComposeForm, FileForm, MailboxForm, MailTemplateForm, OutgoingServerForm, SignatureForm
 from ..outcomes import show_on_form, status_of
 
 
@@ -78,9 +79,20 @@ def _context_of(request):
         if reply.action_id:
             party = party or reply.action.party
             folder = folder or reply.action.folder
+    if pk := parse_id(source.get("template")):
+        template = MailTemplate.objects.filter(pk=pk, active=True).first()
+        if template is not None:
+            values = templates.context(party=party, contact=contact, user=request.user, language=request.LANGUAGE_CODE)
+            try:
+                initial["subject"], initial["body"] = templates.fill(template, values, request.LANGUAGE_CODE)
+            except TemplateFailed as e:
+                messages.error(
+                    request,
+                    _("The template “%(name)s” fails: %(problem)s") % {"name": template.name, "problem": e.problem},
+                )
     signature = Signature.objects.filter(user=request.user).values_list("text", flat=True).first()
     if signature:
-        initial["body"] = "\n\n-- \n" + signature
+        initial["body"] = initial.get("body", "") + "\n\n-- \n" + signature
     return party, contact, folder, initial
 
 
@@ -136,7 +148,8 @@ def compose_page(request):
             "affiliations": party.affiliations.select_related("contact") if party else [],
             "picked": {str(contact.pk)} if contact else set(request.POST.getlist("contact")),
             "through_outlook": through_outlook,
-            "templates": [],
+            "templates": MailTemplate.objects.filter(active=True),
+            "contact": contact,
         },
         status=status,
     )
@@ -395,3 +408,62 @@ def microsoft_disconnect(request):
     microsoft.disconnect(acting_user=request.user)
     messages.success(request, _("Microsoft 365 disconnected."))
     return redirect("mailbox_list")
+
+
+# --- templates and signature ----------------------------------------------------------------------------
+
+
+@mail_page
+def template_list(request):
+    return render(
+        request,
+        "web/mail/templates.html",
+        {"templates": MailTemplate.objects.all(), "can_edit": request.user.is_manager},
+    )
+
+
+@mail_page
+def template_edit(request, pk=None):
+    template = None
+    if pk is not None:
+        template = MailTemplate.objects.filter(pk=parse_id(pk)).first()
+        if template is None:
+            raise Http404
+    form = MailTemplateForm(
+        request.POST or None, instance=template, initial={"version": template.version} if template else {}
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            values = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+            try:
+                services.save_template(
+                    acting_user=request.user,
+                    template=template,
+                    values=values,
+                    expected_version=form.cleaned_data.get("version"),
+                )
+            except SuiviError as e:
+                status = show_on_form(form, e)
+            else:
+                messages.success(request, _("Template saved."))
+                return redirect("mail_templates")
+        else:
+            status = 400
+    return render(
+        request,
+        "web/mail/template.html",
+        {"form": form, "template": template, "fields": templates.FIELDS_HELP, "can_edit": request.user.is_manager},
+        status=status,
+    )
+
+
+@mail_page
+def signature_page(request):
+    current = Signature.objects.filter(user=request.user).values_list("text", flat=True).first() or ""
+    form = SignatureForm(request.POST or None, initial={"text": current})
+    if request.method == "POST" and form.is_valid():
+        services.save_signature(acting_user=request.user, text=form.cleaned_data["text"])
+        messages.success(request, _("Signature saved."))
+        return redirect("mail_signature")
+    return render(request, "web/mail/signature.html", {"form": form}, status=400 if request.method == "POST" else 200)
