@@ -9,7 +9,9 @@ outbound guard lets them reach these servers.
 
 from __future__ import annotations
 
+import datetime
 import email
+import ipaddress
 import itertools
 import os
 import pwd
@@ -82,7 +84,44 @@ def _identities() -> dict[str, object]:
     }
 
 
-def dovecot_config(root: Path, port: int, greeting: str, who: dict) -> str:
+def self_signed_certificate(folder: Path, name: str = "localhost") -> tuple[Path, Path]:
+    """A certificate for `name` and 127.0.0.1 (and its key), as PEM files in `folder`. Trust it in a test
+    with `monkeypatch.setenv("SSL_CERT_FILE", str(cert))` (OpenSSL reads it when a context loads defaults)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / f"{name}.crt", folder / f"{name}.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_file.chmod(0o600)
+    return cert_file, key_file
+
+
+def dovecot_config(
+    root: Path, port: int, greeting: str, who: dict, tls: tuple[Path, Path] | None = None, tls_port: int = 0
+) -> str:
     if dovecot_version() >= (2, 4):
         raise RuntimeError("tests/mailservers.py writes a Dovecot 2.3 configuration; Dovecot 2.4 needs its own")
     login_chroot = "" if who["chroot_login"] else "\n  chroot ="
@@ -95,7 +134,9 @@ def dovecot_config(root: Path, port: int, greeting: str, who: dict) -> str:
         info_log_path = {root}/dovecot.log
         protocols = imap
         listen = 127.0.0.1
-        ssl = no
+        ssl = {"yes" if tls else "no"}
+        {f"ssl_cert = <{tls[0]}" if tls else "# no certificate"}
+        {f"ssl_key = <{tls[1]}" if tls else "# no key"}
         disable_plaintext_auth = no
         auth_mechanisms = plain login
         auth_failure_delay = 0
@@ -119,7 +160,8 @@ def dovecot_config(root: Path, port: int, greeting: str, who: dict) -> str:
             port = {port}
           }}
           inet_listener imaps {{
-            port = 0
+            address = 127.0.0.1
+            port = {tls_port}
           }}{login_chroot}
         }}
         namespace inbox {{
@@ -149,7 +191,10 @@ def dovecot_config(root: Path, port: int, greeting: str, who: dict) -> str:
 class Dovecot:
     host = "127.0.0.1"
 
-    def __init__(self):
+    def __init__(self, tls: tuple[Path, Path] | None = None):
+        """`tls`: (certificate, key) files to serve STARTTLS on `port` and SSL on `tls_port` too."""
+        self.tls = tls
+        self.tls_port = 0
         self.root = Path(tempfile.mkdtemp(prefix="suivi-dovecot-"))
         self.port = 0
         self.process: subprocess.Popen | None = None
@@ -176,7 +221,9 @@ class Dovecot:
                 continue
             greeting = f"Suivi test Dovecot {self._token} {self.port}"
             config = self.root / "dovecot.conf"
-            config.write_text(dovecot_config(self.root, self.port, greeting, who))
+            if self.tls:
+                self.tls_port = free_port()
+            config.write_text(dovecot_config(self.root, self.port, greeting, who, self.tls, self.tls_port))
             with open(self.root / "stderr.log", "ab") as stderr:
                 self.process = subprocess.Popen(
                     [DOVECOT, "-F", "-c", str(config)],

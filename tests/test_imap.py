@@ -9,7 +9,7 @@ import pytest
 
 from suivi.mailing.imap import Batch, ImapSession, ImapSettings, MailboxError, check_connection, session
 
-from .mailservers import dovecot  # noqa: F401  (fixture)
+from .mailservers import Dovecot, dovecot, self_signed_certificate  # noqa: F401  (fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -103,6 +103,40 @@ def test_a_private_host_is_refused_by_the_guard_unless_allowed(dovecot, user, se
 def test_an_unknown_host_name_fails_at_dns(dovecot, user):  # noqa: F811
     steps = check_connection(settings_for(dovecot, user, host="imap.no-such-host.invalid"))
     assert names(steps) == [("dns", False)] and "imap.no-such-host.invalid" in steps[0][2]
+
+
+@pytest.fixture(scope="module")
+def dovecot_tls(tmp_path_factory):
+    """A second Dovecot with a certificate for "localhost": STARTTLS on `port`, SSL on `tls_port`."""
+    certificate = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    server = Dovecot(tls=certificate)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+def test_ssl_and_starttls_pass_every_step_with_a_trusted_certificate(dovecot_tls, monkeypatch):
+    user = dovecot_tls.add_user()
+    monkeypatch.setenv("SSL_CERT_FILE", str(dovecot_tls.tls[0]))  # the test's own authority, for OpenSSL
+    for port, security in [(dovecot_tls.tls_port, "ssl"), (dovecot_tls.port, "starttls")]:
+        steps = check_connection(settings_for(dovecot_tls, user, host="localhost", port=port, security=security))
+        assert names(steps) == [("dns", True), ("tcp", True), ("tls", True), ("login", True), ("folder", True)]
+        assert "TLSv1.3" in steps[2][2] or "TLSv1.2" in steps[2][2]
+    settings = settings_for(dovecot_tls, user, host="localhost", port=dovecot_tls.tls_port, security="ssl")
+    with session(settings) as imap:
+        assert imap.append_draft_once(mail(1), "<order-1@dupont.example>")[2]
+
+
+def test_an_untrusted_certificate_fails_at_tls_and_so_does_plain_imap_on_the_ssl_port(dovecot_tls):
+    user = dovecot_tls.add_user()
+    for port, security in [(dovecot_tls.tls_port, "ssl"), (dovecot_tls.port, "starttls")]:
+        steps = check_connection(settings_for(dovecot_tls, user, host="localhost", port=port, security=security))
+        assert names(steps) == [("dns", True), ("tcp", True), ("tls", False)]
+        assert "certificate of localhost could not be verified" in steps[-1][2]
+    steps = check_connection(settings_for(dovecot_tls, user, port=dovecot_tls.tls_port, timeout=0.5))
+    assert names(steps) == [("dns", True), ("tcp", True), ("server", False)] and "choose SSL" in steps[-1][2]
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 addresses are refused unless an administrator allows them; http_request goes through the guard, follows no
 redirect and caps what it reads."""
 
-import datetime
 import http.server
 import ipaddress
 import socket
@@ -10,13 +9,11 @@ import ssl
 import threading
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from suivi.lib import network
 from suivi.lib.network import DestinationRefused, ResponseTooLarge, allowed_addresses, connect_guarded, http_request
+
+from .mailservers import self_signed_certificate
 
 REFUSED = [
     "127.0.0.1",
@@ -312,40 +309,26 @@ def test_http_request_takes_only_plain_http_and_https_urls(url):
     assert caught.value.problem == "url"
 
 
-def _self_signed_certificate(tmp_path):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_file, key_file
-
-
-def test_https_verifies_the_certificate(settings, serve, tmp_path):
-    settings.SUIVI_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
-    cert_file, key_file = _self_signed_certificate(tmp_path)
+def tls_server(serve, cert_file, key_file):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
-    https_server = serve(tls=context)
+    return serve(tls=context)
+
+
+def test_https_verifies_the_certificate_and_the_host_name(settings, serve, tmp_path, monkeypatch):
+    settings.SUIVI_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
+    cert_file, key_file = self_signed_certificate(tmp_path, "localhost")
+    https_server = tls_server(serve, cert_file, key_file)
+    url = f"https://localhost:{https_server.server_address[1]}/tls"
     with pytest.raises(ssl.SSLCertVerificationError):  # self-signed: not trusted
-        http_request("GET", f"https://localhost:{https_server.server_address[1]}/", timeout=5)
+        http_request("GET", url, timeout=5)
     with pytest.raises(OSError):  # plain http against a TLS server: a malformed answer, an OSError
         http_request("GET", url_of(https_server, "/"), timeout=5)
     assert https_server.seen == []
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # now trusted (OpenSSL reads it for default contexts)
+    assert http_request("GET", url, timeout=5).body == b"hello /tls"
+    other_cert, other_key = self_signed_certificate(tmp_path, "other.example")
+    impostor = tls_server(serve, other_cert, other_key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(other_cert))
+    with pytest.raises(ssl.SSLCertVerificationError, match="mismatch"):  # trusted, but not for "localhost"
+        http_request("GET", f"https://localhost:{impostor.server_address[1]}/", timeout=5)

@@ -145,7 +145,7 @@ def allowed_addresses(host: str, port: int) -> list[tuple]:
     refused = []
     for info in infos:
         try:
-            ip = _parse_ip(info[4][0])
+            ip = _parse_ip(str(info[4][0]))
         except ValueError:
             refused.append(str(info[4][0]))
             continue
@@ -196,9 +196,10 @@ class _GuardedConnection(http.client.HTTPConnection):
     def __init__(self, host: str, port: int, timeout: float, tls: bool):
         super().__init__(host, port, timeout=timeout)
         self._tls = tls
+        self._timeout = timeout
 
     def connect(self) -> None:
-        sock = connect_guarded(self.host, self.port, self.timeout)
+        sock = connect_guarded(self.host, self.port, self._timeout)
         if self._tls:
             context = ssl.create_default_context()  # verifies the certificate and the host name
             try:
