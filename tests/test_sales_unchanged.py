@@ -77,6 +77,27 @@ def test_a_draft_saved_unchanged_keeps_its_dates_lines_and_totals(sales, languag
     assert client.get(f"/sales/documents/{document.pk}/").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "language, quantity, price", [("fr", "1,5", "12,50"), ("nl", "1,5", "12,50"), ("en", "1.5", "12.50")]
+)
+def test_the_edit_form_shows_decimals_in_the_users_language_and_they_come_back_the_same(
+    sales,  # noqa: F811
+    language,
+    quantity,
+    price,
+):
+    document = draft(sales, lines=[line(sales["rates"]["21"], price="12.5", quantity="1.5", discount="2.5")])
+    before = snapshot(document)
+    client = speaking(sales["seller"], language)
+    url = f"/sales/documents/{document.pk}/update/"
+    page = client.get(url).content.decode()
+    assert f'name="lines-0-quantity" value="{quantity}"' in page
+    assert f'name="lines-0-unit_price" value="{price}"' in page
+    assert f'name="lines-0-discount_percent" value="{"2.5" if language == "en" else "2,5"}"' in page
+    assert client.post(url, form_values(page)).status_code == 302
+    assert snapshot(document) == before
+
+
 @pytest.mark.parametrize("language", ["fr", "nl"])
 def test_the_history_reads_every_recorded_key_even_a_reverse_relation_or_a_removed_field(sales, language):  # noqa: F811
     document = draft(sales)

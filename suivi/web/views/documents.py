@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from suivi.activities.models import Folder
 from suivi.core.audit import history
 from suivi.core.errors import InvalidInput, SuiviError
+from suivi.lib.numbers import format_decimal
 from suivi.parties.models import Contact
 from suivi.parties.queries import access_party
 from suivi.sales import queries, services
@@ -86,14 +87,17 @@ def _line_rows(formset) -> list[dict]:
 
 
 def _initial_lines(document):
+    """The lines as the user typed them: in the user's language (``1,5`` and ``12,50`` in French
+    and Dutch), without thousands separators, with as many decimals as stored (prices at least
+    two): read back by the service, they are the same numbers."""
     return [
         {
             "article": line.article_id,
             "description": line.description,
-            "quantity": f"{line.quantity.normalize():f}",
+            "quantity": format_decimal(line.quantity, grouping=False),
             "unit": line.unit,
-            "unit_price": f"{line.unit_price.normalize():f}",
-            "discount_percent": f"{line.discount_percent.normalize():f}",
+            "unit_price": format_decimal(line.unit_price, min_places=2, grouping=False),
+            "discount_percent": format_decimal(line.discount_percent, grouping=False),
             "vat_rate": line.vat_rate_id,
         }
         for line in document.lines.order_by("position", "id")
