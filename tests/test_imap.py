@@ -165,6 +165,12 @@ def test_the_password_is_not_in_the_settings_repr(user):
     assert user.password not in repr(ImapSettings("imap.example", 993, "ssl", user.login, user.password))
 
 
+def test_a_server_message_echoing_the_password_is_masked():
+    from suivi.mailing.imap import _server_text
+
+    assert _server_text(Exception("b'NO login failed: hunter22 is wrong'"), "hunter22") == "NO login failed: … is wrong"
+
+
 def test_a_lost_connection_is_a_server_error(dovecot, user):  # noqa: F811
     with pytest.raises(MailboxError) as caught:
         with session(settings_for(dovecot, user)) as imap:

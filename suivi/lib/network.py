@@ -197,6 +197,8 @@ class _GuardedConnection(http.client.HTTPConnection):
         super().__init__(host, port, timeout=timeout)
         self._tls = tls
         self._timeout = timeout
+        if tls:
+            self.default_port = 443  # "Host: example.com", not "example.com:443"
 
     def connect(self) -> None:
         sock = connect_guarded(self.host, self.port, self._timeout)

@@ -206,7 +206,8 @@ def _open(s: ImapSettings, report: Report | None = None) -> _Client:
 
     if s.security == "ssl":
         try:
-            sock = _tls_context().wrap_socket(sock, server_hostname=s.host.strip().rstrip("."))
+            server_name = s.host.strip().strip("[]").rstrip(".")
+            sock = _tls_context().wrap_socket(sock, server_hostname=server_name)
         except (ssl.SSLError, OSError) as exc:
             sock.close()
             raise _tls_error(s, exc) from None
