@@ -242,3 +242,17 @@ def test_with_outlook_on_this_device_the_mail_is_an_eml_ready_to_send(world):
     assert parsed["X-Unsent"] == "1" and parsed["Subject"] == "Par Outlook" and parsed["To"] == "jean@dupont.test"
     assert [a.get_filename() for a in parsed.iter_attachments()] == ["a.pdf"]
     assert not world["smtp"].messages
+
+
+def test_a_25_mb_attachment_is_refused_with_its_name_and_what_was_typed_stays(world, settings):
+    from suivi.activities.models import Attachment
+
+    client = logged_in(world["user"])
+    big = SimpleUploadedFile("plans.zip", b"PK\x03\x04" + b"0" * (25 * 1024 * 1024))
+    response = client.post(
+        "/crm/mail/new/", {"to": "jean@dupont.test", "subject": "Les plans", "body": "Ci-joint", "files": [big]}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "plans.zip: a file can be at most 20 MB" in page and "Les plans" in page and "Ci-joint" in page
+    assert not OutgoingMail.objects.exists() and not Attachment.objects.exists()

@@ -267,6 +267,14 @@ def compose(
     body = (body or "").replace("\r\n", "\n")
     if len(body) > MAX_BODY:
         errors["body"] = _("At most %(limit)s characters.") % {"limit": MAX_BODY}
+    too_big = [name for name, content, size in files if (size or 0) > attachments.max_bytes()]
+    if too_big:
+        errors["files"] = _(
+            "%(names)s: a file can be at most %(size)s MB. Nothing was sent: remove it and send again."
+        ) % {
+            "names": ", ".join(attachments.clean_name(n) for n in too_big),
+            "size": f"{attachments.max_bytes() / 1024 / 1024:g}",
+        }
     chosen = sending_method(acting_user, chosen=method, through_outlook=through_outlook)
     from .queries import default_mailbox
 
