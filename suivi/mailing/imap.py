@@ -364,19 +364,6 @@ def _name_of(raw) -> str:
     return str(raw)  # IMAPClient may give an int for a folder named "2024"
 
 
-def _uid_set(uids: list[int]) -> str:
-    """Sorted UIDs as a compact IMAP set: [1, 2, 3, 7, 9, 10] → "1:3,7,9:10"."""
-    parts = []
-    start = previous = uids[0]
-    for uid in uids[1:]:
-        if uid != previous + 1:
-            parts.append(f"{start}:{previous}" if previous != start else str(start))
-            start = uid
-        previous = uid
-    parts.append(f"{start}:{previous}" if previous != start else str(start))
-    return ",".join(parts)
-
-
 def _message_id(message_id: str) -> str:
     value = (message_id or "").strip()
     if not value or any(not 33 <= ord(c) <= 126 or c in '"\\' for c in value):
