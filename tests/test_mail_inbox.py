@@ -213,3 +213,35 @@ def test_another_user_sees_neither_the_mailbox_nor_its_mails(world):
     assert other.post(f"/crm/mail/inbox/{incoming.pk}/", {"party": world["party"].pk}).status_code == 404
     assert other.post(f"/crm/mail/inbox/{incoming.pk}/ignore/").status_code == 404
     assert other.get(f"/crm/mail/mailboxes/{world['box'].pk}/").status_code == 404
+
+
+def test_a_shared_mailbox_is_read_by_its_members_only(world, dovecot):  # noqa: F811
+    from suivi.accounts.models import Role
+
+    admin = make_user("ada", role=Role.ADMINISTRATOR)
+    member, outsider = make_user("mia"), make_user("otto")
+    account = dovecot.add_user()
+    client = logged_in(admin)
+    response = client.post(
+        "/crm/mail/mailboxes/new/?shared=1",
+        {
+            "name": "Sales",
+            "address": account.address,
+            "imap_host": dovecot.host,
+            "imap_port": dovecot.port,
+            "imap_security": "none",
+            "login": account.login,
+            "password": account.password,
+            "members": [member.pk],
+        },
+    )
+    assert response.status_code == 302
+    from suivi.mailing.models import Mailbox
+
+    shared = Mailbox.objects.get(name="Sales")
+    assert shared.owner is None and list(shared.members.all()) == [member]
+    dovecot.deliver(account, bytes(mail(subject="For the team")))
+    inbox.read_mailbox(shared.pk)
+    assert "For the team" in logged_in(member).get("/crm/mail/").content.decode()
+    assert "For the team" not in logged_in(outsider).get("/crm/mail/").content.decode()
+    assert logged_in(member).post(f"/crm/mail/mailboxes/{shared.pk}/", {"name": "Mine"}).status_code == 403

@@ -38,7 +38,29 @@ class MailboxForm(forms.ModelForm):
 
     class Meta:
         model = Mailbox
-        fields = ["name", "address", "imap_host", "imap_port", "imap_security", "login", "is_default", "auto_file"]
+        fields = [
+            "name",
+            "address",
+            "imap_host",
+            "imap_port",
+            "imap_security",
+            "login",
+            "is_default",
+            "auto_file",
+            "members",
+        ]
+        widgets = {"members": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, shared: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        from suivi.accounts.models import User
+
+        if shared:
+            self.fields["members"].queryset = User.objects.filter(is_active=True)
+            self.fields["members"].required = False
+            del self.fields["is_default"]
+        else:
+            del self.fields["members"]
 
 
 class OutgoingServerForm(forms.ModelForm):

@@ -288,12 +288,15 @@ def mailbox_list(request):
 def mailbox_edit(request, pk=None):
     mailbox = queries.access_mailbox(request.user, pk, for_write=True) if pk else None
     initial = {"version": mailbox.version} if mailbox else {"address": request.user.email, "login": request.user.email}
-    form = MailboxForm(request.POST or None, instance=mailbox, initial=initial)
+    shared = (
+        mailbox.owner_id is None if mailbox else (request.GET.get("shared") == "1" and request.user.is_administrator)
+    )
+    form = MailboxForm(request.POST or None, instance=mailbox, initial=initial, shared=shared)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             values = {k: v for k, v in form.cleaned_data.items() if k not in ("password", "version")}
-            values["shared"] = request.POST.get("shared") == "on"
+            values["shared"] = shared
             try:
                 saved = services.save_mailbox(
                     acting_user=request.user,
@@ -310,7 +313,12 @@ def mailbox_edit(request, pk=None):
         else:
             status = 400
     steps = request.session.pop(f"mailbox-check-{pk}", None) if pk else None
-    return render(request, "web/mail/mailbox.html", {"form": form, "mailbox": mailbox, "steps": steps}, status=status)
+    return render(
+        request,
+        "web/mail/mailbox.html",
+        {"form": form, "mailbox": mailbox, "steps": steps, "shared": shared},
+        status=status,
+    )
 
 
 @require_POST
