@@ -147,7 +147,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         check_deadline()
         if operator == "%" and isinstance(left, str):
             raise TemplateLimit("text formatting with % is not allowed: join texts with ~")
-        if operator == "**" and (not isinstance(right, (int, float, Decimal)) or abs(right) > 64):
+        if operator == "**" and (not isinstance(right, (int, float, Decimal)) or abs(right) > 64):  # type: ignore[operator]
             raise TemplateLimit("powers above 64 are not allowed")
         if operator == "*":
             for seq, times in ((left, right), (right, left)):

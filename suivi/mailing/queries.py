@@ -141,14 +141,14 @@ def contacts_by_address(addresses: list[str]) -> dict[str, list[Contact]]:
     return found
 
 
-def suggestions(user, mail: IncomingMail, own_addresses: set[str] = frozenset()) -> list[Suggestion]:
+def suggestions(user, mail: IncomingMail, own_addresses: frozenset[str] | set[str] = frozenset()) -> list[Suggestion]:
     """Where ``mail`` could be filed, best first: the party of the action it answers, then the
     parties of the contacts it was exchanged with, then the parties whose own address it names."""
     addresses = [a for a in [mail.sender_email, *mail.recipients] if a and a.lower() not in own_addresses]
     result: dict[int, Suggestion] = {}
     thread = thread_action(user, [mail.in_reply_to, *reversed(mail.references)])
-    if thread is not None and thread.party_id:
-        result[thread.party_id] = Suggestion(thread.party, folder=thread.folder, thread=thread)
+    if thread is not None and thread.party is not None:
+        result[thread.party.pk] = Suggestion(thread.party, folder=thread.folder, thread=thread)
     contacts = contacts_by_address(addresses)
     contact_ids = [c.pk for group in contacts.values() for c in group]
     if contact_ids:

@@ -9,6 +9,7 @@ its reason; nothing typed is lost and it can be sent again.
 
 import html
 import re
+from collections.abc import Sequence
 from email.headerregistry import Address
 from email.utils import make_msgid, parseaddr
 from typing import IO, Any
@@ -242,13 +243,13 @@ def compose(
     cc=(),
     bcc=(),
     party: Party | None = None,
-    contacts: list[Contact] = (),
+    contacts: Sequence[Contact] = (),
     folder: Folder | None = None,
     in_reply_to: str = "",
     method: str = "",
     through_outlook: bool = False,
-    files: list[tuple[str, IO[bytes] | bytes, int | None]] = (),
-    attach_actions_files: list = (),
+    files: Sequence[tuple[str, IO[bytes] | bytes, int | None]] = (),
+    attach_actions_files: Sequence = (),
 ) -> OutgoingMail:
     """Record a composed mail and its e-mail action; the worker sends it once committed.
 
@@ -372,7 +373,7 @@ def file_mail(
     mail: IncomingMail,
     party: Party | None,
     folder: Folder | None = None,
-    contacts: list[Contact] = (),
+    contacts: Sequence[Contact] = (),
     followed_by=None,
 ) -> Action:
     """File an inbox mail as a done e-mail action (with its attachments) on ``party``. A mail
