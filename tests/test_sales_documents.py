@@ -119,14 +119,15 @@ def test_bad_lines_are_refused_with_a_precise_message(sales):  # noqa: F811
         ("VF", [line(r21, price="-5")], "use a negative quantity"),
         ("VF", [line(r21, discount="120")], "from 0 to 100"),
         ("VF", [line(r21, quantity="abc")], "is not a number"),
-        ("VF", [line(r21, quantity="1e30")], "too large"),
+        ("VF", [line(r21, quantity="1" * 13)], "too large"),
+        ("VF", [line(r21, quantity="1e30")], "exponent"),
         ("VF", [line(None)], "choose a VAT rate"),
         ("VF", [line(r21, description="")], "choose an article or write a description"),
     ]
     for journal, rows, message in cases:
         with pytest.raises(InvalidInput) as refused:
             draft(sales, journal, rows)
-        assert message in refused.value.errors["lines"], (rows, refused.value.errors)
+        assert message in " ".join(refused.value.errors.values()), (rows, refused.value.errors)
     assert not Document.objects.exists()
     # A deduction on an invoice is allowed, a negative invoice is not.
     negative = draft(sales, lines=[line(r21, quantity="-1")])

@@ -4,7 +4,7 @@ and leaves an audit row."""
 
 import uuid
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,9 +13,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Model, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from suivi.core import audit
 from suivi.core.errors import LATEST, InvalidInput, SuiviError, lock_for_update
+from suivi.lib.numbers import NumberError, decimals_of, parse_decimal
 
 from . import line_history, merge_fields, numbering, rules, sending
 from .layouts import TemplateFailed, check_template, render_body, render_subject
@@ -160,66 +162,99 @@ def save_layout(*, acting_user, instance: Layout | None, values: dict[str, Any],
 # --- documents -----------------------------------------------------------------------------------
 
 
-def _decimal(value: Any, where: str, errors: Errors, default: str = "0") -> Decimal:
-    """A number typed by a user (comma or dot); on a bad one, a message naming ``where``."""
-    if value in (None, ""):
-        return Decimal(default)
-    try:
-        number = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, ValueError):
-        number = Decimal("NaN")
+def _line_key(index: int, field: str = "") -> str:
+    """The key of a line's error: ``lines.<index>.<field>`` (``index`` from 0, in the order of
+    the rows given), ``lines.<index>`` for the whole line."""
+    return f"lines.{index}.{field}" if field else f"lines.{index}"
+
+
+def _decimal(value: Any, field: str, where: str, default: str = "0") -> tuple[Decimal | None, str]:
+    """The number of a line's ``field`` typed by a user in their language (``1 234,56`` in
+    French, ``1.234,56`` in Dutch, ``1,234.56`` in English; see suivi.lib.numbers) or given as
+    a number (API), and ``""``; or None and the message naming ``where``. More decimals than
+    the field stores are refused, not rounded away."""
+    if value is None or value == "":
+        return Decimal(default), ""
+    if isinstance(value, (Decimal, int)):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(str(value))
+    else:
+        try:
+            number = parse_decimal(str(value))
+        except NumberError as e:
+            return None, _("%(where)s: %(problem)s") % {"where": where, "problem": e.message}
     if not number.is_finite():
-        errors.setdefault(
-            "lines", _("%(where)s: “%(value)s” is not a number.") % {"where": where, "value": str(value)[:20]}
-        )
-        return Decimal(default)
+        return None, _("%(where)s: %(problem)s") % {
+            "where": where,
+            "problem": _("“%(value)s” is not a number.") % {"value": str(value)[:20]},
+        }
     if abs(number) >= LIMIT:
-        errors.setdefault("lines", _("%(where)s: this number is too large.") % {"where": where})
-        return Decimal(default)
-    return number
+        return None, _("%(where)s: this number is too large.") % {"where": where}
+    places = DocumentLine._meta.get_field(field).decimal_places  # type: ignore[union-attr]
+    if decimals_of(number) > places:
+        return None, ngettext(
+            "%(where)s: %(value)s has too many decimals; at most %(places)s.",
+            "%(where)s: %(value)s has too many decimals; at most %(places)s.",
+            places,
+        ) % {"where": where, "value": str(value)[:20], "places": places}
+    return number, ""
 
 
 def _build_lines(document: Document, rows: list[dict[str, Any]]) -> tuple[list[DocumentLine], Errors]:
     """Lines from ``rows`` (dicts of article, description, quantity, unit, unit_price,
-    discount_percent, vat_rate); an article fills what the row leaves empty."""
+    discount_percent, vat_rate); an article fills what the row leaves empty. Every problem of
+    every row is reported, each under its row and field (see ``_line_key``)."""
     errors: Errors = {}
     if len(rows) > MAX_LINES:
         return [], {"lines": _("A document holds at most %(limit)s lines.") % {"limit": MAX_LINES}}
     kind = document.journal.kind
     language = document.party.language if document.party.language in ("fr", "en", "nl") else "fr"
     lines = []
-    for n, row in enumerate(rows, start=1):
+    for index, row in enumerate(rows):
+        n = index + 1
+        line_errors: Errors = {}
         article = row.get("article")
         where = _("Line %(n)s") % {"n": n}
-        quantity = _decimal(row.get("quantity"), where, errors, "1")
+        numbers: dict[str, Decimal | None] = {}
+        for field, default in (("quantity", "1"), ("unit_price", "0"), ("discount_percent", "0")):
+            numbers[field], problem = _decimal(row.get(field), field, where, default)
+            if problem:
+                line_errors[_line_key(index, field)] = problem
+        quantity, unit_price, discount = numbers["quantity"], numbers["unit_price"], numbers["discount_percent"]
         price_given = row.get("unit_price") not in (None, "")
-        unit_price = _decimal(row.get("unit_price"), where, errors)
-        discount = _decimal(row.get("discount_percent"), where, errors)
         vat_rate = row.get("vat_rate") or (article.vat_rate if article else None)
         description = (row.get("description") or "").strip() or (article.name(language) if article else "")
         if not description:
-            errors.setdefault("lines", _("%(where)s: choose an article or write a description.") % {"where": where})
+            line_errors.setdefault(
+                _line_key(index, "description"),
+                _("%(where)s: choose an article or write a description.") % {"where": where},
+            )
         if vat_rate is None:
-            errors.setdefault("lines", _("%(where)s: choose a VAT rate.") % {"where": where})
-        if quantity < 0 and kind not in NEGATIVE_ALLOWED:
-            errors.setdefault(
-                "lines",
+            line_errors.setdefault(_line_key(index, "vat_rate"), _("%(where)s: choose a VAT rate.") % {"where": where})
+        if quantity is not None and quantity < 0 and kind not in NEGATIVE_ALLOWED:
+            line_errors.setdefault(
+                _line_key(index, "quantity"),
                 _("%(where)s: a quantity cannot be negative in a %(kind)s.")
                 % {"where": where, "kind": DocumentKind(kind).label.lower()},
             )
         if article is not None and not price_given:
             unit_price = article.unit_price
-        if unit_price < 0:
-            errors.setdefault(
-                "lines", _("%(where)s: a unit price cannot be negative; use a negative quantity.") % {"where": where}
+        if unit_price is not None and unit_price < 0:
+            line_errors.setdefault(
+                _line_key(index, "unit_price"),
+                _("%(where)s: a unit price cannot be negative; use a negative quantity.") % {"where": where},
             )
-        if not Decimal(0) <= discount <= Decimal(100):
-            errors.setdefault("lines", _("%(where)s: a discount is from 0 to 100 %%.") % {"where": where})
-        if errors:
+        if discount is not None and not Decimal(0) <= discount <= Decimal(100):
+            line_errors.setdefault(
+                _line_key(index, "discount_percent"), _("%(where)s: a discount is from 0 to 100 %%.") % {"where": where}
+            )
+        if line_errors or quantity is None or unit_price is None or discount is None:
+            errors.update(line_errors)
             continue
         net = line_net(quantity, unit_price, discount)
         if abs(net) >= LIMIT:
-            errors.setdefault("lines", _("%(where)s: the amount is too large.") % {"where": where})
+            errors[_line_key(index)] = _("%(where)s: the amount is too large.") % {"where": where}
             continue
         lines.append(
             DocumentLine(

@@ -4,6 +4,11 @@ A select posting an id beyond the 64-bit integer range, or a date and time that 
 calendar once converted to UTC (``0001-01-01T00:00`` in Brussels is in the year 0 in UTC), passes
 Django's own field checks and then fails inside the database driver: a 500. Here each is a field
 error in the user's language instead.
+
+Decimal numbers are read by suivi.lib.numbers, as document lines are: a text input in the
+user's language (``1 234,56`` in French, ``1.234,56`` in Dutch), a browser's number input as it
+sends it (``1234.56``); an exponent (``1e3``, which Django reads as 1000) or an ambiguous value is
+refused with a message. The field's own checks (decimal places, digits) follow.
 """
 
 from datetime import UTC, datetime
@@ -15,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from suivi.lib.ids import in_id_range
+from suivi.lib.numbers import NumberError, parse_decimal
 
 
 def _integer_pk(field: forms.ModelChoiceField) -> bool:
@@ -69,6 +75,20 @@ def _check_integer(clean):
     return checked
 
 
+def _read_decimal(field: forms.DecimalField, to_python):
+    number_input = getattr(field.widget, "input_type", "") == "number"
+
+    def read(value):
+        if isinstance(value, str) and value.strip():
+            try:
+                return parse_decimal(value, "" if number_input else None)
+            except NumberError as e:
+                raise ValidationError(e.message, code="invalid") from e
+        return to_python(value)
+
+    return read
+
+
 class StorableValues:
     """Refuses, field by field, the values that would overflow the database."""
 
@@ -80,5 +100,7 @@ class StorableValues:
                     field.clean = _check_choices(field, field.clean)
             elif isinstance(field, forms.DateTimeField):
                 field.clean = _check_date_time(field.clean)
+            elif isinstance(field, forms.DecimalField):
+                field.to_python = _read_decimal(field, field.to_python)
             elif isinstance(field, forms.IntegerField):
                 field.clean = _check_integer(field.clean)

@@ -74,8 +74,9 @@ def _party_choices(party):
     return contacts.order_by("name_key"), folders.filter(archived=False).order_by("-party", "name")
 
 
-def _line_rows(formset) -> list[dict]:
-    rows = []
+def _line_rows(formset) -> tuple[list[dict], list]:
+    """The rows given to the service, and the form of each (to show its errors beside it)."""
+    rows, forms = [], []
     for form in formset.forms:
         data = form.cleaned_data
         if not data or data.get("DELETE"):
@@ -83,7 +84,28 @@ def _line_rows(formset) -> list[dict]:
         if not any(data.get(k) for k in ("article", "description", "unit_price")):
             continue  # an empty extra row
         rows.append({k: v for k, v in data.items() if k != "DELETE"})
-    return rows
+        forms.append(form)
+    return rows, forms
+
+
+def _show_refusal(form, line_forms: list, error: SuiviError) -> int:
+    """``error`` on the page: each line's message beside its line and field (keys
+    ``lines.<index>.<field>`` of the service), the others on the header form."""
+    errors = getattr(error, "errors", None) or {}
+    rest = {}
+    for key, message in errors.items():
+        parts = key.split(".")
+        if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(line_forms):
+            line_form = line_forms[int(parts[1])]
+            field = parts[2] if len(parts) > 2 and parts[2] in line_form.fields else None
+            line_form.add_error(field, message)
+        else:
+            rest[key] = message
+    if errors and not rest:
+        return status_of(error)
+    if errors:
+        error = InvalidInput(rest)
+    return show_on_form(form, error)
 
 
 def _initial_lines(document):
@@ -127,21 +149,20 @@ def _editor(request, document, party, journal=None):
             if values.get("date") is None:
                 values.pop("date")
             values["party"] = party
+            rows, line_forms = _line_rows(lines)
             try:
                 if document is None:
-                    document = services.create_document(
-                        acting_user=request.user, values=values, lines=_line_rows(lines)
-                    )
+                    document = services.create_document(acting_user=request.user, values=values, lines=rows)
                 else:
                     services.update_document(
                         acting_user=request.user,
                         document=document,
                         values=values,
-                        lines=_line_rows(lines),
+                        lines=rows,
                         expected_version=form.cleaned_data.get("version"),
                     )
             except SuiviError as e:
-                status = show_on_form(form, e)
+                status = _show_refusal(form, line_forms, e)
             else:
                 messages.success(request, _("Document saved."))
                 return redirect("document_detail", pk=document.pk)
