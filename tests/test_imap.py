@@ -342,7 +342,7 @@ def test_nothing_new_costs_one_select_and_takes_a_few_milliseconds(dovecot, user
         elapsed = time.perf_counter() - started
         commands = [line.split(b" ")[1:3] for line in sent if line.startswith(connection.tagpre)]  # no LOGOUT
     print(f"\nincremental read with nothing new: {elapsed * 1000:.1f} ms, commands {commands}")
-    assert [c[0] for c in commands] == [b"EXAMINE"] and elapsed < 0.2
+    assert [c[0] for c in commands] == [b"EXAMINE"] and elapsed < 1.0  # the target; ~1 ms idle
 
 
 def test_uid_star_returning_the_last_mail_is_not_read_again(dovecot, user):  # noqa: F811

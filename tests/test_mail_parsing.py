@@ -190,7 +190,7 @@ def test_two_thousand_recipients_are_all_parsed_fast():
 
     assert len(mail.to) == 2000
     assert mail.to[1999] == Address(name="Person 1999", email="person1999@example.com")
-    assert best < 0.050
+    assert best < 0.4  # the standard policy's header objects took 0.7 s; a loaded CI machine stays far below
 
 
 def _seconds(call) -> float:
