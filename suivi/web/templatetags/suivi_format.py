@@ -9,6 +9,8 @@ from django.utils import dateformat
 from django.utils.formats import get_format, number_format
 from django.utils.translation import get_language
 
+from suivi.lib.numbers import format_decimal
+
 register = template.Library()
 CENT = Decimal("0.01")
 
@@ -48,6 +50,21 @@ def amount(value) -> str:
     if grouping != 3:
         return number_format(value, 2, force_grouping=True)
     return f"{value:,.2f}".translate({ord(","): thousands, ord("."): decimal_separator})
+
+
+@register.filter
+def number(value, places: str = "0-4") -> str:
+    """A decimal in the user's language, grouped, with ``min-max`` decimals: as few as it needs
+    (``"0-3"``: a quantity ``1,5`` or ``1 200``), at least ``min`` (``"2-4"``: a unit price
+    ``12,50`` or ``12,3456``)."""
+    if value is None or value == "":
+        return ""
+    low, _sep, high = str(places).partition("-")
+    try:
+        least, most = int(low or 0), int(high or low or 0)
+    except ValueError:
+        least, most = 0, 4
+    return format_decimal(value, min_places=least, max_places=most)
 
 
 @lru_cache(maxsize=16)

@@ -1,0 +1,55 @@
+"""How a document reads on its page, in the user's language: amounts with two decimals and the
+language's grouping, quantities without useless zeros, number cells right-aligned, long texts
+wrapped inside their card."""
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import logged_in
+from .sales_world import draft, line, sales  # noqa: F401
+
+CSS = Path(__file__).resolve().parents[1] / "suivi" / "web" / "static" / "suivi" / "suivi.css"
+
+
+def speaking(user, language):
+    client = logged_in(user)
+    session = client.session
+    session["suivi_language"] = language
+    session.save()
+    return client
+
+
+def cells(page: str) -> list[list[str]]:
+    body = page.split("data-lines")[1].split("<tbody>")[1].split("</tbody>")[0]
+    return [
+        [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("fr", [["1,5", "12,50", "2,5"], ["2", "95,00", "0"], ["1\u00a0200 h", "1\u00a0200,00", "0"]]),
+        ("nl", [["1,5", "12,50", "2,5"], ["2", "95,00", "0"], ["1.200 h", "1.200,00", "0"]]),
+        ("en", [["1.5", "12.50", "2.5"], ["2", "95.00", "0"], ["1,200 h", "1,200.00", "0"]]),
+    ],
+)
+def test_unit_prices_read_with_two_decimals_and_quantities_without_useless_zeros(sales, language, expected):  # noqa: F811
+    r21 = sales["rates"]["21"]
+    document = draft(
+        sales,
+        lines=[
+            line(r21, price="12.5", quantity="1.5", discount="2.5"),
+            line(r21, price="95", quantity="2"),
+            line(r21, price="1200", quantity="1200", unit="h"),
+        ],
+    )
+    page = speaking(sales["seller"], language).get(f"/sales/documents/{document.pk}/").content.decode()
+    rows = cells(page)
+    assert [row[1:4] for row in rows] == expected
+    total = html.unescape(page.split("data-total>")[1].split("<")[0])
+    assert total == {"fr": "1\u00a0742\u00a0652,02", "nl": "1.742.652,02", "en": "1,742,652.02"}[language]
