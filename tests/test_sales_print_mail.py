@@ -2,18 +2,22 @@
 PDFs are read back with pypdf (issue 9, point 4)."""
 
 import email
+import html
 import io
 import socket
 from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.utils import translation
 from pypdf import PdfReader
 
 from suivi.core.errors import InvalidInput, SuiviError
 from suivi.sales import services
 from suivi.sales.models import Document, DocumentEvent, Layout
+from suivi.web.views import documents as views
 
+from .conftest import logged_in
 from .sales_world import draft, line, sales, validated  # noqa: F401  (fixture)
 
 
@@ -118,7 +122,8 @@ def test_an_unreachable_mail_server_leaves_the_send_failed_with_the_reason_and_i
     event = services.send_document(
         acting_user=sales["seller"], document=invoice, layout=layout, to="boss@dupont.example", idempotency_key="s2"
     )
-    assert event.status == "failed" and "could not be reached" in event.error and smtp.messages == []
+    assert event.status == "failed" and event.error_code == "refused" and smtp.messages == []
+    assert event.reason == "the mail server refused the connection"
     assert event.subject and event.recipient == "boss@dupont.example"  # nothing lost
     settings.EMAIL_PORT = good_port
     event = services.retry_send(acting_user=sales["seller"], event=event)
@@ -141,3 +146,45 @@ def test_a_party_without_address_or_a_bad_address_is_refused_before_anything_is_
         services.send_document(acting_user=sales["seller"], document=invoice, layout=layout, to="not an address")
     assert "is not an e-mail address" in bad.value.errors["to"]
     assert not DocumentEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "error, code, reason",
+    [
+        (ConnectionRefusedError(111, "Connection refused"), "refused", "the mail server refused the connection"),
+        (TimeoutError("timed out"), "timeout", "the mail server did not answer in time"),
+        (socket.gaierror(-2, "Name or service not known"), "unknown_host", "the name of the mail server was not found"),
+        (OSError(101, "Network is unreachable"), "unreachable", "could not be reached ([Errno 101] Network is"),
+    ],
+)
+def test_a_failed_send_stores_a_reason_code_read_in_each_readers_language(sales, error, code, reason):  # noqa: F811
+    from suivi.sales.sending import _failure
+
+    stored_code, detail = _failure(error)
+    event = DocumentEvent(error_code=stored_code, error=detail)
+    assert stored_code == code and reason in event.reason
+    with translation.override("fr"):
+        assert "[Errno 111]" not in event.reason and "Connection refused" not in event.reason
+
+
+def test_the_page_tells_a_failed_send_in_one_sentence_in_the_readers_language(sales, settings, smtp):  # noqa: F811
+    invoice = invoice_of(sales)
+    layout = Layout.objects.get(journal=invoice.journal)
+    settings.EMAIL_PORT = free_port()  # nobody listens there
+    french = logged_in(sales["seller"])
+    session = french.session
+    session["suivi_language"] = "fr"
+    session.save()
+    page = french.post(
+        f"/sales/documents/{invoice.pk}/send/", {"layout": layout.pk, "to": "", "key": "k1"}, follow=True
+    ).content.decode()
+    event = DocumentEvent.objects.get(document=invoice)
+    assert event.error_code == "refused" and event.error == "[Errno 111] Connection refused"
+    assert "[Errno" not in page and "Connection refused" not in page
+    # An English reader reads the reason in English, though a French user sent it.
+    english = logged_in(sales["manager"]).get(f"/sales/documents/{invoice.pk}/").content.decode()
+    assert "The mail server refused the connection" in html.unescape(english)
+    with translation.override("en"):
+        message = views._tell_text(event)
+    sentence = message.replace(event.recipient, "")
+    assert sentence.count(".") == 1 and sentence.endswith(".") and message.count("again") == 1, message

@@ -99,9 +99,23 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
+    reason = serializers.CharField(read_only=True, help_text="Why the send failed, in the reader's language.")
+
     class Meta:
         model = DocumentEvent
-        fields = ["id", "kind", "layout", "status", "recipient", "subject", "error", "attempts", "created_at"]
+        fields = [
+            "id",
+            "kind",
+            "layout",
+            "status",
+            "recipient",
+            "subject",
+            "error",
+            "error_code",
+            "reason",
+            "attempts",
+            "created_at",
+        ]
 
 
 class VersionBody(serializers.Serializer):

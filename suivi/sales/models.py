@@ -287,6 +287,33 @@ class EventStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class SendFailure:
+    """Why an e-mail was not sent: stored as a code (with a technical detail), so that each
+    reader reads the reason in their own language (``DocumentEvent.reason``)."""
+
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    UNKNOWN_HOST = "unknown_host"
+    UNREACHABLE = "unreachable"
+    LOGIN = "login"
+    RECIPIENT = "recipient"
+    MESSAGE = "message"
+    LAYOUT = "layout"
+
+
+# The reason of a failed send as a clause of the sentence "The e-mail to … was not sent: …".
+SEND_FAILURE_REASONS = {
+    SendFailure.REFUSED: _("the mail server refused the connection"),
+    SendFailure.TIMEOUT: _("the mail server did not answer in time"),
+    SendFailure.UNKNOWN_HOST: _("the name of the mail server was not found"),
+    SendFailure.UNREACHABLE: _("the mail server could not be reached (%(detail)s)"),
+    SendFailure.LOGIN: _("the mail server refused the user name or the password"),
+    SendFailure.RECIPIENT: _("the mail server refused the recipient (%(detail)s)"),
+    SendFailure.MESSAGE: _("the mail server refused the message (%(detail)s)"),
+    SendFailure.LAYOUT: _("the layout fails (%(detail)s)"),
+}
+
+
 class DocumentEvent(models.Model):
     """One print or e-mail of a document through a layout. ``idempotency_key`` names the user's
     request (a double click or a retried request carries the same key), so one request is one
@@ -301,7 +328,8 @@ class DocumentEvent(models.Model):
     recipient = models.CharField(_("recipient"), max_length=254, blank=True)
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body = models.TextField(blank=True)
-    error = models.TextField(_("reason"), blank=True)
+    error = models.TextField(_("reason"), blank=True)  # the technical detail, as the server or system said it
+    error_code = models.CharField(max_length=12, blank=True)  # a SendFailure
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -315,6 +343,14 @@ class DocumentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.document_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def reason(self) -> str:
+        """Why the send failed, in the reader's language (a row recorded before reasons had a
+        code reads as it was stored)."""
+        if self.error_code in SEND_FAILURE_REASONS:
+            return str(SEND_FAILURE_REASONS[self.error_code]) % {"detail": self.error[:300]}
+        return self.error
 
 
 # --- linked actions (S12, S13) and the document ↔ action link (S16) -----------------------------

@@ -1,20 +1,21 @@
 """Delivery of a document's e-mail through Django's e-mail framework (the SMTP settings of
 the server: EMAIL_HOST, EMAIL_PORT…). The send is a row first (services.send_document); this
 claims it, renders the PDF, sends, and records the outcome. Nothing is lost: an unreachable
-server leaves the row *failed* with the reason, and it can be sent again."""
+server leaves the row *failed* with the reason, and it can be sent again. The reason is stored as
+a code and a technical detail, and read in each reader's language (DocumentEvent.reason)."""
 
 import smtplib
+import socket
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from . import merge_fields
 from .layouts import TemplateFailed
-from .models import DocumentEvent, EventStatus
+from .models import DocumentEvent, EventStatus, SendFailure
 from .pdf import pdf_filename, render_pdf
 
 LEASE = timedelta(minutes=5)
@@ -29,31 +30,45 @@ def _claim(event_id: int) -> bool:
     )
     return bool(
         DocumentEvent.objects.filter(claimable, pk=event_id).update(
-            status=EventStatus.SENDING, lease_until=now + LEASE, error=""
+            status=EventStatus.SENDING, lease_until=now + LEASE, error="", error_code=""
         )
     )
 
 
-def _finish(event_id: int, status: str, error: str = "") -> None:
+def _finish(event_id: int, status: str, code: str = "", detail: str = "") -> None:
     from django.db.models import F
 
     DocumentEvent.objects.filter(pk=event_id).update(
         status=status,
-        error=error[:1000],
+        error=detail[:1000],
+        error_code=code,
         attempts=F("attempts") + 1,
         lease_until=None,
         done_at=timezone.now() if status == EventStatus.DONE else None,
     )
 
 
-def _reason(error: Exception) -> str:
+def _failure(error: Exception) -> tuple[str, str]:
+    """Why the send failed: a code (read in each reader's language, see DocumentEvent.reason)
+    and the technical detail, as the server or the system said it."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return _("The mail server refused the recipient: %(detail)s") % {"detail": error.recipients}
+        return SendFailure.RECIPIENT, ", ".join(
+            f"{who}: {code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+            for who, (code, text) in error.recipients.items()
+        )
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return SendFailure.LOGIN, str(error)
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return SendFailure.UNREACHABLE, str(error) or type(error).__name__
     if isinstance(error, smtplib.SMTPException):
-        return _("The mail server refused the message: %(detail)s") % {"detail": error}
-    return _("The mail server could not be reached (%(detail)s). Send it again later.") % {
-        "detail": str(error) or type(error).__name__
-    }
+        return SendFailure.MESSAGE, str(error) or type(error).__name__
+    if isinstance(error, ConnectionRefusedError):
+        return SendFailure.REFUSED, str(error)
+    if isinstance(error, TimeoutError):
+        return SendFailure.TIMEOUT, str(error)
+    if isinstance(error, socket.gaierror):
+        return SendFailure.UNKNOWN_HOST, str(error)
+    return SendFailure.UNREACHABLE, str(error) or type(error).__name__
 
 
 def deliver(event_id: int) -> None:
@@ -65,7 +80,7 @@ def deliver(event_id: int) -> None:
     try:
         pdf = render_pdf(layout, merge_fields.context(document, layout.language))
     except TemplateFailed as e:
-        _finish(event_id, EventStatus.FAILED, str(e.problem))
+        _finish(event_id, EventStatus.FAILED, SendFailure.LAYOUT, str(e.problem))
         return
     message = EmailMessage(
         subject=event.subject,
@@ -77,6 +92,6 @@ def deliver(event_id: int) -> None:
     try:
         get_connection(fail_silently=False, timeout=SMTP_TIMEOUT).send_messages([message])
     except (TimeoutError, smtplib.SMTPException, OSError) as e:
-        _finish(event_id, EventStatus.FAILED, _reason(e))
+        _finish(event_id, EventStatus.FAILED, *_failure(e))
         return
     _finish(event_id, EventStatus.DONE)

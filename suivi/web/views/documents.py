@@ -331,15 +331,19 @@ def document_send(request, pk):
     return redirect("document_detail", pk=pk)
 
 
+def _tell_text(event: DocumentEvent) -> str:
+    """Why the e-mail of ``event`` was not sent, in one sentence of the reader's language."""
+    return _("The e-mail to %(to)s was not sent: %(reason)s; it is kept in the list below, to send again.") % {
+        "to": event.recipient,
+        "reason": event.reason,
+    }
+
+
 def _tell(request, event: DocumentEvent) -> None:
     if event.status == "done":
         messages.success(request, _("E-mail sent to %(to)s.") % {"to": event.recipient})
     else:
-        messages.error(
-            request,
-            _("The e-mail to %(to)s was not sent: %(reason)s It is kept: send it again from the list below.")
-            % {"to": event.recipient, "reason": event.error},
-        )
+        messages.error(request, _tell_text(event))
 
 
 @sales_page
