@@ -53,3 +53,34 @@ def test_unit_prices_read_with_two_decimals_and_quantities_without_useless_zeros
     assert [row[1:4] for row in rows] == expected
     total = html.unescape(page.split("data-total>")[1].split("<")[0])
     assert total == {"fr": "1\u00a0742\u00a0652,02", "nl": "1.742.652,02", "en": "1,742,652.02"}[language]
+
+
+@pytest.fixture
+def french_catalogue():
+    """The French catalogue with the two meanings of “To” as a translator will write them."""
+    from django.utils.translation import trans_real
+
+    catalogue = trans_real.translation("fr")._catalog
+    added = {"e-mail recipient\x04To": "À", "date range\x04To": "Au", "date range\x04From": "Du"}
+    kept = {key: catalogue.get(key) for key in added}
+    for key, text in added.items():
+        catalogue[key] = text
+    yield
+    for key, text in kept.items():
+        if text is None:
+            for part in catalogue._catalogs:
+                part.pop(key, None)
+        else:
+            catalogue[key] = text
+
+
+def test_the_e_mail_recipient_and_the_date_range_end_are_two_words(sales, french_catalogue):  # noqa: F811
+    from suivi.sales import services
+
+    document = draft(sales)
+    services.validate_document(acting_user=sales["seller"], document=document, expected_version=document.version)
+    client = speaking(sales["seller"], "fr")
+    page = html.unescape(client.get(f"/sales/documents/{document.pk}/").content.decode())
+    assert re.search(r"<label>À <input[^>]*name=\"to\"", page), page.split("data-print")[1][:1500]
+    listing = html.unescape(client.get("/sales/documents/").content.decode())
+    assert "<label>Du <input" in listing and "<label>Au <input" in listing

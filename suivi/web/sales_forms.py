@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from suivi.sales.models import Article, DocumentLine, Journal, Layout, VatRate
 
@@ -103,7 +104,7 @@ LineFormSet = forms.formset_factory(LineForm, extra=3, can_delete=True, max_num=
 
 class SendForm(SuiviForm):
     layout = forms.ModelChoiceField(label=_("Layout"), queryset=Layout.objects.none())
-    to = forms.CharField(label=_("To"), required=False, max_length=254)
+    to = forms.CharField(label=pgettext_lazy("e-mail recipient", "To"), required=False, max_length=254)
     key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, layouts, **kwargs):
