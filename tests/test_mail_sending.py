@@ -256,3 +256,20 @@ def test_a_25_mb_attachment_is_refused_with_its_name_and_what_was_typed_stays(wo
     page = response.content.decode()
     assert "plans.zip: a file can be at most 20 MB" in page and "Les plans" in page and "Ci-joint" in page
     assert not OutgoingMail.objects.exists() and not Attachment.objects.exists()
+
+
+def test_a_forged_in_reply_to_is_dropped_and_a_mail_that_cannot_be_built_fails_instead_of_hanging(world, monkeypatch):
+    mail = services.compose(
+        acting_user=world["user"], to="a@b.test", subject="Re", body="x", in_reply_to="<a@b>\r\nBcc: x@evil.test"
+    )
+    assert "\n" not in mail.in_reply_to and "Bcc" not in mail.in_reply_to
+    send_now(mail)
+    rcpts, received = world["smtp"].messages[0]
+    assert rcpts == ["a@b.test"] and received["Bcc"] is None
+
+    def broken(mail):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(sending, "build_message", broken)
+    other = send_now(services.compose(acting_user=world["user"], to="a@b.test", subject="x", body="x"))
+    assert other.status == MailStatus.FAILED and other.error

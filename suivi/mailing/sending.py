@@ -14,6 +14,7 @@ task does nothing), then the mail leaves:
 A failure records its reason on the row (*failed*): nothing is lost, and it can be sent again.
 """
 
+import logging
 import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
@@ -33,6 +34,8 @@ from . import imap
 from .models import Mailbox, MailStatus, Method, MicrosoftAccount, OutgoingMail, Security
 from .queries import outgoing_server
 from .services import _body_html
+
+logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 SMTP_TIMEOUT = 20
@@ -195,7 +198,14 @@ def deliver(mail_id: int) -> None:
         return
     mail = OutgoingMail.objects.select_related("mailbox", "author", "action").get(pk=mail_id)
     with override(mail.author.language or settings.LANGUAGE_CODE):
-        message = build_message(mail)
-        way = {Method.SEND: _send, Method.DRAFTS: _to_drafts}.get(mail.method, _through_graph)
-        status, error = way(mail, message)
+        try:
+            message = build_message(mail)
+            way = {Method.SEND: _send, Method.DRAFTS: _to_drafts}.get(mail.method, _through_graph)
+            status, error = way(mail, message)
+        except Exception:  # a bug or a file gone from the store: failed with a reason, never stuck in "sending"
+            logger.exception("Sending mail %s failed", mail_id)
+            status, error = (
+                MailStatus.FAILED,
+                _("The mail could not be prepared for sending; it is kept. Send it again."),
+            )
     _finish(mail, status, error)

@@ -43,6 +43,7 @@ from .models import (
     OutgoingServer,
     Signature,
 )
+from .parsing import normalise_message_id
 from .queries import email_action_type, outgoing_server
 
 MAX_RECIPIENTS = 100
@@ -315,7 +316,7 @@ def compose(
         method=chosen,
         status=MailStatus.HANDED if chosen == Method.OUTLOOK_DESKTOP else MailStatus.QUEUED,
         message_id=message_id,
-        in_reply_to=in_reply_to[:255],
+        in_reply_to=normalise_message_id(in_reply_to or "")[:255],
         from_address=_sender(acting_user, chosen, mailbox),
         to=to_list,
         cc=cc_list,
