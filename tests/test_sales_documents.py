@@ -174,10 +174,30 @@ def test_a_validated_invoice_cannot_be_changed_and_a_credit_note_corrects_it(sal
     assert credit.lines.get().quantity == Decimal("-3") and credit.total_incl == Decimal("-363.00")
     credit = services.validate_document(acting_user=sales["seller"], document=credit, expected_version=credit.version)
     assert credit.number == f"NC{credit.date.year}/00001"
-    second = services.make_credit_note(acting_user=sales["seller"], invoice=invoice)
-    with pytest.raises(InvalidInput) as too_much:
+    with pytest.raises(SuiviError) as nothing_left:
+        services.make_credit_note(acting_user=sales["seller"], invoice=invoice)
+    assert "fully credited" in nothing_left.value.message
+
+
+def test_a_fully_credited_invoice_offers_no_credit_note_and_amounts_in_refusals_read_in_the_users_language(sales):  # noqa: F811
+    from django.utils import translation
+
+    from .conftest import logged_in
+
+    invoice = validated(sales, lines=[line(sales["rates"]["21"], "1218.75", "1")])
+    assert invoice.total_incl == Decimal("1474.69")
+    client = logged_in(sales["seller"])
+    assert "data-credit" in client.get(f"/sales/documents/{invoice.pk}/").content.decode()
+    first = services.make_credit_note(acting_user=sales["seller"], invoice=invoice)
+    second = services.make_credit_note(acting_user=sales["seller"], invoice=invoice)  # before the first is validated
+    services.validate_document(acting_user=sales["seller"], document=first, expected_version=first.version)
+    with translation.override("fr"), pytest.raises(InvalidInput) as too_much:
         services.validate_document(acting_user=sales["seller"], document=second, expected_version=second.version)
-    assert "would exceed its total" in too_much.value.errors["lines"]
+    assert "1\u00a0474,69" in too_much.value.errors["lines"] and "1474.69" not in too_much.value.errors["lines"]
+    assert "data-credit" not in client.get(f"/sales/documents/{invoice.pk}/").content.decode()
+    refused = client.post(f"/sales/documents/{invoice.pk}/convert/", {"kind": "credit_note"}, follow=True)
+    assert "fully credited" in refused.content.decode()
+    assert Document.objects.filter(source=invoice).count() == 2
 
 
 def test_a_quote_may_be_cancelled_and_keeps_its_number(sales):  # noqa: F811

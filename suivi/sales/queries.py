@@ -10,8 +10,9 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -126,6 +127,15 @@ def vat_rates(user) -> QuerySet[VatRate]:
 def document_totals(document: Document) -> Totals:
     """Totals of ``document`` per VAT rate and overall, from its lines."""
     return totals_of(list(document.lines.select_related("vat_rate")))
+
+
+def left_to_credit(invoice: Document) -> Decimal:
+    """What credit notes may still correct on ``invoice``: its total incl. VAT less the totals
+    of its validated credit notes (which are negative). Zero or less: fully credited."""
+    credited = Document.objects.filter(
+        source=invoice, journal__kind=DocumentKind.CREDIT_NOTE, status=DocumentStatus.VALIDATED
+    ).aggregate(total=Sum("total_incl"))["total"] or Decimal(0)
+    return invoice.total_incl + credited
 
 
 def document_filename(document: Document) -> str:

@@ -10,14 +10,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F, Model, Sum
+from django.db.models import F, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from suivi.core import audit
 from suivi.core.errors import LATEST, InvalidInput, SuiviError, lock_for_update
-from suivi.lib.numbers import NumberError, decimals_of, parse_decimal
+from suivi.lib.numbers import NumberError, decimals_of, format_decimal, parse_decimal
 
 from . import line_history, merge_fields, numbering, rules, sending
 from .layouts import TemplateFailed, check_template, render_body, render_subject
@@ -37,7 +37,7 @@ from .models import (
     VatRate,
 )
 from .pdf import render_pdf
-from .queries import require_configurator, require_seller
+from .queries import left_to_credit, require_configurator, require_seller
 from .totals import document_totals, line_net
 
 Errors = dict[str, str]
@@ -419,13 +419,10 @@ def _check_credit(credit: Document) -> Errors:
     invoice = credit.source
     if invoice is None:
         return {}
-    credited = Document.objects.filter(
-        source=invoice, journal__kind=DocumentKind.CREDIT_NOTE, status=DocumentStatus.VALIDATED
-    ).aggregate(total=Sum("total_incl"))["total"] or Decimal(0)
-    if -(credited + credit.total_incl) > invoice.total_incl:
+    if -credit.total_incl > left_to_credit(invoice):
         return {
             "lines": _("Credit notes of %(invoice)s would exceed its total of %(total)s.")
-            % {"invoice": invoice, "total": invoice.total_incl}
+            % {"invoice": invoice, "total": format_decimal(invoice.total_incl, min_places=2, max_places=2)}
         }
     return {}
 
@@ -535,6 +532,8 @@ def make_credit_note(*, acting_user, invoice: Document, journal: Journal | None 
     source = lock_for_update(Document, invoice.pk, LATEST, "")
     if source.journal.kind != DocumentKind.INVOICE or source.status != DocumentStatus.VALIDATED:
         raise SuiviError(_("A credit note corrects a validated invoice."))
+    if left_to_credit(source) <= 0:
+        raise SuiviError(_("%(invoice)s is fully credited: there is nothing left to credit.") % {"invoice": source})
     return _copy(acting_user, source, _target_journal(source, DocumentKind.CREDIT_NOTE, journal), -1)
 
 

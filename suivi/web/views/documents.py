@@ -216,6 +216,9 @@ def document_detail(request, pk):
                 (k, DocumentKind(k).label) for k in CONVERSIONS.get(DocumentKind(document.journal.kind), ())
             ],
             "may_sell": queries.may_sell(request.user),
+            "may_credit": document.journal.kind == DocumentKind.INVOICE
+            and document.status == DocumentStatus.VALIDATED
+            and queries.left_to_credit(document) > 0,
             "key": uuid.uuid4().hex,
             "send_form": SendForm(
                 layouts=layouts, initial={"to": services.recipient_of(document), "layout": layouts.first()}
