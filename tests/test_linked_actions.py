@@ -1,6 +1,7 @@
 """Linked-action rules (S12), generated actions (S13) and the linked document (S16, S17):
 issue 9, points 5, 6 and 7."""
 
+import re
 import threading
 import uuid
 from datetime import timedelta
@@ -314,6 +315,29 @@ def test_the_rule_screen_saves_both_tabs_and_shows_errors_on_their_tab(sales):  
     assert not saved["email"].enabled and saved["email"].due_in_days == 8
     refused = logged_in(sales["seller"]).post(f"/sales/settings/layouts/{layout.pk}/linked-actions/", rule_post({}))
     assert refused.status_code == 403
+
+
+def test_a_user_who_may_not_change_the_rules_reads_them_disabled_without_a_save_button(sales):  # noqa: F811
+    layout = Layout.objects.get(journal=sales["journals"]["VF"])
+    for user in (sales["seller"], sales["reader"]):
+        page = logged_in(user).get(f"/sales/settings/layouts/{layout.pk}/linked-actions/").content.decode()
+        controls = re.findall(r"<(?:input|select|textarea)\b[^>]*>", page)
+        editable = [c for c in controls if "disabled" not in c and 'type="hidden"' not in c]
+        assert len(controls) > 30 and editable == [], editable[:3]
+        assert 'class="primary"' not in page
+    manager_page = logged_in(sales["manager"]).get(f"/sales/settings/layouts/{layout.pk}/linked-actions/")
+    assert 'class="primary"' in manager_page.content.decode() and " disabled" not in manager_page.content.decode()
+
+
+def test_the_rule_screen_reopens_on_the_tab_that_was_open(sales):  # noqa: F811
+    layout = Layout.objects.get(journal=sales["journals"]["VF"])
+    client = logged_in(sales["manager"])
+    url = f"/sales/settings/layouts/{layout.pk}/linked-actions/"
+    saved = client.post(url, {**rule_post({}), "tab": "email"})
+    assert saved.status_code == 302 and saved["Location"].endswith("?tab=email")
+    page = client.get(saved["Location"]).content.decode()
+    assert re.search(r'id="tab-email"[^>]*aria-selected="true"', page)
+    assert re.search(r'id="panel-print"[^>]*hidden', page) and not re.search(r'id="panel-email"[^>]*hidden', page)
 
 
 # --- S16, S17: the linked document ---------------------------------------------------------------

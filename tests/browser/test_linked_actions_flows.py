@@ -68,6 +68,28 @@ def test_the_rule_screen_has_print_and_email_tabs_reached_by_mouse_and_keyboard(
     expect(page.locator("#panel-email")).to_contain_text("unknown field")
 
 
+def test_the_rule_screen_shows_the_open_tab_gives_templates_room_and_reopens_on_the_saved_tab(page, manager):
+    layout = Layout.objects.get(journal__code="VF")
+    page.set_viewport_size({"width": 1300, "height": 900})
+    log_in(page, "maya", PASSWORD)
+    page.goto(f"/sales/settings/layouts/{layout.pk}/linked-actions/")
+    style = "t => [getComputedStyle(t).backgroundColor, getComputedStyle(t).fontWeight, getComputedStyle(t).boxShadow]"
+    selected, other = page.eval_on_selector("#tab-print", style), page.eval_on_selector("#tab-email", style)
+    assert selected != other  # the open tab looks open
+    page.click("#tab-email")
+    assert page.eval_on_selector("#tab-email", style) == selected
+    assert page.eval_on_selector("#tab-print", style) == other
+    width = page.eval_on_selector("#id_email-subject_template", "i => i.getBoundingClientRect().width")
+    assert width >= 600, width  # a template of a line or two is read whole
+    page.fill("#id_email-subject_template", "Sent: {{ document.number }}")
+    page.click("button.primary")
+    expect(page.locator("ul.messages")).to_contain_text("Linked-action rules saved")
+    assert "tab=email" in page.url
+    expect(page.locator("#tab-email")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#panel-email")).to_be_visible()
+    expect(page.locator("#panel-print")).to_be_hidden()
+
+
 @pytest.mark.parametrize("form_layout", ["classic", "tabs"])
 def test_the_action_form_searches_a_document_and_links_it(page, manager, form_layout):
     CompanySettings.objects.filter(pk=1).update(action_form_layout=form_layout)

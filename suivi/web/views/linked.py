@@ -46,9 +46,18 @@ def _rule_forms(request, layout):
 
 @sales_page
 def linked_action_rules(request, pk):
-    """The two tabs, *Print* and *E-mail*, of a layout's linked-action rules; one Save saves both."""
+    """The two tabs, *Print* and *E-mail*, of a layout's linked-action rules; one Save saves both
+    and reopens the page on the tab that was open (``?tab=email``). A user who may not change
+    them reads them, disabled."""
     layout = queries.access_layout(request.user, pk)
     forms = _rule_forms(request, layout)
+    can_edit = queries.may_configure(request.user)
+    if not can_edit:
+        for form in forms.values():
+            for field in form.fields.values():
+                field.disabled = True
+    tab = request.POST.get("tab") or request.GET.get("tab")
+    tab = tab if tab in EventKind.values else EventKind.values[0]
     status = 200
     if request.method == "POST":
         if all(form.is_valid() for form in forms.values()):
@@ -73,7 +82,7 @@ def linked_action_rules(request, pk):
                 pass
             else:
                 messages.success(request, _("Linked-action rules saved."))
-                return redirect("linked_action_rules", pk=layout.pk)
+                return redirect(reverse("linked_action_rules", args=[layout.pk]) + f"?tab={tab}")
         status = status if status != 200 else 400
     return render(
         request,
@@ -81,7 +90,8 @@ def linked_action_rules(request, pk):
         {
             "layout": layout,
             "tabs": [(kind, EventKind(kind).label, forms[kind]) for kind in EventKind.values],
-            "can_edit": queries.may_configure(request.user),
+            "tab": tab,
+            "can_edit": can_edit,
             "crm_enabled": company_settings(request).crm_enabled,
         },
         status=status,

@@ -40,6 +40,10 @@
       t.tabIndex = on ? 0 : -1;
       document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
     });
+    // A form that says which tab was open (data-open-tab) reopens on it after its save.
+    var form = tablist.closest("form");
+    var open = form && form.querySelector("[data-open-tab]");
+    if (open && tab.dataset.tab) { open.value = tab.dataset.tab; }
   }
   document.querySelectorAll("[data-tabs]").forEach(function (tablist) {
     var tabs = Array.prototype.slice.call(tablist.querySelectorAll("[role=tab]"));
