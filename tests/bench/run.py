@@ -9,6 +9,7 @@ database, p50, p95, queries) and writes it as JSON under var/bench/.
     make bench BENCH_ARGS="--only sqlite --rounds 50"
     make bench BENCH_ARGS="--suite imports --import-rows 100000"   # imports only (CSV and XLSX)
     make bench BENCH_ARGS="--suite sales --rounds 20"   # documents: PDF rendering, validations (tests/bench/sales.py)
+    make bench BENCH_ARGS="--suite mail"   # mailbox reads against Dovecot, filing suggestions (tests/bench/mail.py)
 """
 
 import argparse
@@ -331,8 +332,9 @@ def main() -> None:
     parser.add_argument("--import-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the import benchmark")
-    parser.add_argument("--suite", choices=["all", "pages", "imports", "sales"], default="all")
+    parser.add_argument("--suite", choices=["all", "pages", "imports", "sales", "mail"], default="all")
     parser.add_argument("--sales-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    parser.add_argument("--mail-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args.child, args.rounds)))
@@ -345,6 +347,11 @@ def main() -> None:
 
         print(json.dumps(measure_sales(args.sales_child, args.rounds)))
         return
+    if args.mail_child:
+        from .mail import measure_mail
+
+        print(json.dumps(measure_mail(args.mail_child)))
+        return
     databases = [args.only] if args.only else ["sqlite", "postgres"]
     if args.suite in ("all", "sales"):
         from .sales import run_sales
@@ -354,6 +361,17 @@ def main() -> None:
             OUT.mkdir(parents=True, exist_ok=True)
             path = OUT / f"bench-sales-{time.strftime('%Y%m%d-%H%M%S')}.json"
             path.write_text(json.dumps(sales, indent=2))
+            print(f"\nwritten to {path.relative_to(ROOT)}")
+            return
+    mail = []
+    if args.suite in ("all", "mail"):
+        from .mail import run_mail
+
+        mail = run_mail(databases)
+        if args.suite == "mail":
+            OUT.mkdir(parents=True, exist_ok=True)
+            path = OUT / f"bench-mail-{time.strftime('%Y%m%d-%H%M%S')}.json"
+            path.write_text(json.dumps(mail, indent=2))
             print(f"\nwritten to {path.relative_to(ROOT)}")
             return
     imports = run_imports(databases, args.import_rows) if args.suite in ("all", "imports") else []
@@ -381,7 +399,7 @@ def main() -> None:
         print(f"{r['operation']:38} {r['database']:9} {r['p50_ms']:8} {r['p95_ms']:8} {r['queries']:8}")
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({"pages": results, "imports": imports}, indent=2))
+    path.write_text(json.dumps({"pages": results, "imports": imports, "mail": mail}, indent=2))
     print(f"\nwritten to {path.relative_to(ROOT)}")
 
 
