@@ -104,7 +104,9 @@ def _store_batch(mailbox: Mailbox, folder: str, batch: imap.Batch) -> list[Incom
             defaults={"uidvalidity": batch.uidvalidity, "last_uid": batch.last_uid, "read_at": timezone.now()},
         )
     # read back: ignore_conflicts leaves the primary keys unset on some databases
-    return list(IncomingMail.objects.filter(mailbox=mailbox, message_id__in=[r.message_id for r in fresh]))
+    return list(
+        IncomingMail.objects.filter(mailbox=mailbox, message_id__in=[r.message_id for r in fresh]).defer("text", "html")
+    )
 
 
 def _sent_seen(mailbox: Mailbox, session: "imap.ImapSession") -> int:
