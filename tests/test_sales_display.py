@@ -84,3 +84,20 @@ def test_the_e_mail_recipient_and_the_date_range_end_are_two_words(sales, french
     assert re.search(r"<label>À <input[^>]*name=\"to\"", page), page.split("data-print")[1][:1500]
     listing = html.unescape(client.get("/sales/documents/").content.decode())
     assert "<label>Du <input" in listing and "<label>Au <input" in listing
+
+
+def test_journals_are_listed_by_code_in_the_new_document_form_and_the_settings(sales):  # noqa: F811
+    from suivi.sales.models import Journal
+
+    codes = sorted(Journal.objects.filter(active=True).values_list("code", flat=True))
+    assert codes != list(Journal.objects.filter(active=True).values_list("code", flat=True))  # kinds differ
+    client = speaking(sales["manager"], "en")
+    form = client.get(f"/sales/documents/new/?party={sales['party'].pk}").content.decode()
+    select = form.split('name="journal"')[1].split("</select>")[0]
+    shown = [
+        html.unescape(label).split(" · ")[0] for label in re.findall(r"<option value=\"\d+\"[^>]*>([^<]+)", select)
+    ]
+    assert shown == codes
+    listing = client.get("/sales/settings/journals/").content.decode()
+    rows = re.findall(r'<td><a href="/sales/settings/journals/\d+/">([^<]+)</a></td>', listing)
+    assert rows == sorted(rows) and set(codes) <= set(rows), rows

@@ -113,7 +113,8 @@ def articles(user, *, active_only: bool = False) -> QuerySet[Article]:
 
 
 def journals(user) -> QuerySet[Journal]:
-    return Journal.objects.all() if _signed_in(user) else Journal.objects.none()
+    """Journals by code, as people look for them (VF before VFA, whatever their kind)."""
+    return Journal.objects.order_by("code") if _signed_in(user) else Journal.objects.none()
 
 
 def layouts(user) -> QuerySet[Layout]:

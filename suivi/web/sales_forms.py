@@ -46,6 +46,7 @@ class LayoutForm(VersionedRowForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["journal"].queryset = Journal.objects.order_by("code")
         for name in ("email_subject_template", "email_body_template"):
             self.fields[name].required = False
 

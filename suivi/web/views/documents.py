@@ -129,7 +129,7 @@ def _initial_lines(document):
 def _editor(request, document, party, journal=None):
     """The form of a new document (``document`` None) or of a draft, and its answer."""
     contacts, folders = _party_choices(party)
-    journals = Journal.objects.filter(active=True).order_by("side", "kind", "code")
+    journals = Journal.objects.filter(active=True).order_by("code")
     if document is not None:
         journals = journals.filter(kind=document.journal.kind)
     initial = {"version": document.version} if document else {"journal": journal.pk if journal else None}
