@@ -3,6 +3,7 @@
 from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -246,6 +247,7 @@ class CompanySettingsView(VersionedUpdates, APIView):
 
     permission_classes = [IsAdministratorOrReadOnly]
     serializer_class = CompanySettingsSerializer
+    name = gettext_lazy("Company settings")  # the browsable API's title (else from the class name)
 
     @extend_schema(responses=CompanySettingsSerializer)
     def get(self, request):
