@@ -188,3 +188,32 @@ def test_the_page_tells_a_failed_send_in_one_sentence_in_the_readers_language(sa
         message = views._tell_text(event)
     sentence = message.replace(event.recipient, "")
     assert sentence.count(".") == 1 and sentence.endswith(".") and message.count("again") == 1, message
+
+
+def test_an_e_mailed_document_leaves_by_the_company_smtp_server_of_the_mail_settings(sales, smtp, settings):  # noqa: F811
+    from suivi.mailing.models import OutgoingServer, Security
+
+    company = Inbox()
+    controller = Controller(company, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings.SUIVI_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
+        OutgoingServer.objects.update_or_create(
+            pk=1,
+            defaults={
+                "host": "127.0.0.1",
+                "port": controller.port,
+                "security": Security.NONE,
+                "from_address": "ventes@test-srl.example",
+            },
+        )
+        invoice = invoice_of(sales)
+        layout = Layout.objects.get(journal=invoice.journal)
+        event = services.send_document(
+            acting_user=sales["seller"], document=invoice, layout=layout, idempotency_key="s9"
+        )
+    finally:
+        controller.stop()
+    assert event.status == "done" and smtp.messages == []  # not Django's EMAIL_HOST
+    ((recipients, message),) = company.messages
+    assert recipients == ["anne@dupont.example"] and message["From"] == "ventes@test-srl.example"

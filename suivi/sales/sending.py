@@ -9,9 +9,13 @@ import socket
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db.models import Q
 from django.utils import timezone
+
+from suivi.lib.network import DestinationRefused
+from suivi.mailing.queries import outgoing_server
+from suivi.mailing.sending import smtp_connection
 
 from . import merge_fields
 from .layouts import TemplateFailed
@@ -82,15 +86,19 @@ def deliver(event_id: int) -> None:
     except TemplateFailed as e:
         _finish(event_id, EventStatus.FAILED, SendFailure.LAYOUT, str(e.problem))
         return
+    server = outgoing_server()
     message = EmailMessage(
         subject=event.subject,
         body=event.body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=server.from_address or settings.DEFAULT_FROM_EMAIL,
         to=[event.recipient],
     )
     message.attach(pdf_filename(document), pdf, "application/pdf")
     try:
-        get_connection(fail_silently=False, timeout=SMTP_TIMEOUT).send_messages([message])
+        smtp_connection().send_messages([message])  # the company SMTP server of the mail settings
+    except DestinationRefused as e:
+        _finish(event_id, EventStatus.FAILED, *_failure(OSError(e.reason)))
+        return
     except (TimeoutError, smtplib.SMTPException, OSError) as e:
         _finish(event_id, EventStatus.FAILED, *_failure(e))
         return
