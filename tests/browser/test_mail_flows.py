@@ -47,7 +47,7 @@ def test_a_mail_written_from_a_party_reaches_its_contact_and_its_timeline(page, 
     page.fill("#id_subject", "Votre rendez-vous")
     page.fill("#id_body", "Bonjour Jean,\n\nÀ jeudi.")
     page.click("[data-compose] button.primary")
-    expect(page.locator("ul.messages")).to_contain_text("Votre mail")
+    expect(page.locator("ul.messages")).to_contain_text("Votre e-mail est en cours d’envoi")
     mail = OutgoingMail.objects.get()
     sending.deliver(mail.pk)
     page.reload()
