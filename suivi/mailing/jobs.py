@@ -54,3 +54,44 @@ def mail_sweep() -> None:
 @db_periodic_task(crontab(minute="*/5"))
 def inbox_sweep() -> None:
     read_all_mailboxes()
+
+
+# --- e-mailings (issue 11) ------------------------------------------------------------------------------
+# The state lives in the ``Mailing`` and ``MailingRecipient`` rows (mailing_sender): a task only
+# wakes a worker up. A repeated task finds the lease taken and does nothing; the sweep wakes the
+# e-mailings whose worker died or never came, and starts the scheduled ones.
+
+
+@db_task()
+def send_mailing(mailing_id: int) -> str:
+    """Send an e-mailing for a slice of time, then queue itself again if it is not finished (so
+    that other jobs run between the slices of a long e-mailing)."""
+    from . import mailing_sender
+
+    outcome = mailing_sender.run(mailing_id, seconds=mailing_sender.SLICE_SECONDS)
+    if outcome == mailing_sender.MORE:
+        send_mailing(mailing_id)
+    return outcome
+
+
+@db_task()
+def start_scheduled_mailing(mailing_id: int) -> None:
+    from . import mailing_sender
+
+    if mailing_sender.begin_scheduled(mailing_id):
+        send_mailing(mailing_id)
+
+
+def resume_mailings(now=None) -> int:
+    """Start the scheduled e-mailings whose time came; wake those no live worker sends."""
+    from . import mailing_sender
+
+    pks = mailing_sender.sweep(now)
+    for pk in pks:
+        send_mailing(pk)
+    return len(pks)
+
+
+@db_periodic_task(crontab(minute="*"))
+def mailing_sweep() -> None:
+    resume_mailings()

@@ -286,3 +286,6 @@ class MicrosoftAccount(models.Model):
 
     def __str__(self) -> str:
         return self.account_email
+
+
+from .mailings import Mailing, MailingRecipient  # noqa: E402,F401  (e-mailings, issue 11)
