@@ -439,6 +439,8 @@ class SmtpTransport:
                 self.backend = backend  # a development backend (console, memory): whole messages
                 return None
             backend.open()
+            if backend.connection is None:
+                raise smtplib.SMTPServerDisconnected("no connection")
             backend.connection.ehlo_or_helo_if_needed()
         except smtplib.SMTPAuthenticationError as e:
             return Outcome(PAUSE, PauseReason.LOGIN, f"{e.smtp_code} {_text(e.smtp_error)}")
