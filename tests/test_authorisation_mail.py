@@ -158,6 +158,10 @@ OWN_BOX_FORM = {"anonymous": L, "other": 404, "owner": 200, "manager": 404, "adm
 # Changing a shared mailbox: administrators (its member reads it, may not change it).
 SHARED_BOX_WRITE = {"anonymous": L, "other": 404, "owner": 403, "manager": 404, "admin": 302}
 SHARED_BOX_FORM = {"anonymous": L, "other": 404, "owner": 403, "manager": 404, "admin": 200}
+# An administrator manages every mailbox but reads nobody else's mail: the inbox is one's own and
+# the shared mailboxes one is a member of.
+INBOX_READ = {**BOX_READ, "admin": 404}
+INBOX_DONE = {**BOX_DONE, "admin": 404}
 NOBODY = {"anonymous": L, "other": 404, "owner": 404, "manager": 404, "admin": 404}
 ADMINS_ONLY_404 = {"anonymous": L, "other": 404, "owner": 404, "manager": 404, "admin": 302}
 
@@ -209,19 +213,19 @@ MAIL_PAGES = [
     ("inbox", "get", "/crm/mail/", None, ALL),
     ("inbox, filed", "get", "/crm/mail/?status=filed", None, ALL),
     ("read the mailboxes now", "post", "/crm/mail/read/", None, DONE),
-    ("an inbox mail", "get", "/crm/mail/inbox/{incoming}/", None, BOX_READ),
-    ("a shared inbox mail", "get", "/crm/mail/inbox/{shared_in}/", None, BOX_READ),
-    ("file an inbox mail", "post", "/crm/mail/inbox/{incoming}/", lambda w, u: {"party": w["party"].pk}, BOX_DONE),
+    ("an inbox mail", "get", "/crm/mail/inbox/{incoming}/", None, INBOX_READ),
+    ("a shared inbox mail", "get", "/crm/mail/inbox/{shared_in}/", None, INBOX_READ),
+    ("file an inbox mail", "post", "/crm/mail/inbox/{incoming}/", lambda w, u: {"party": w["party"].pk}, INBOX_DONE),
     (
         "file a shared inbox mail",
         "post",
         "/crm/mail/inbox/{shared_in}/",
         lambda w, u: {"party": w["party"].pk},
-        BOX_DONE,
+        INBOX_DONE,
     ),
-    ("ignore an inbox mail", "post", "/crm/mail/inbox/{incoming}/ignore/", None, BOX_DONE),
+    ("ignore an inbox mail", "post", "/crm/mail/inbox/{incoming}/ignore/", None, INBOX_DONE),
     ("compose form", "get", "/crm/mail/new/?party={party}", None, ALL),
-    ("reply form", "get", "/crm/mail/new/?reply={incoming}", None, BOX_READ),
+    ("reply form", "get", "/crm/mail/new/?reply={incoming}", None, INBOX_READ),
     (
         "compose",
         "post",
@@ -274,8 +278,9 @@ API_SHARED_BOX_WRITE = {"anonymous": 401, "other": 404, "owner": 403, "manager":
 API_OWN_BOX_DELETE = {"anonymous": 401, "other": 404, "owner": 204, "manager": 404, "admin": 403}
 API_SHARED_BOX_DELETE = {"anonymous": 401, "other": 404, "owner": 403, "manager": 404, "admin": 204}
 API_ADMINS_CREATED = {"anonymous": 401, "other": 403, "owner": 403, "manager": 403, "admin": 201}
-API_BOX_FILED = {"anonymous": 401, "other": 404, "owner": 201, "manager": 404, "admin": 201}
-API_BOX_IGNORED = {"anonymous": 401, "other": 404, "owner": 204, "manager": 404, "admin": 204}
+API_INBOX_READ = {**API_BOX_READ, "admin": 404}
+API_BOX_FILED = {"anonymous": 401, "other": 404, "owner": 201, "manager": 404, "admin": 404}
+API_BOX_IGNORED = {"anonymous": 401, "other": 404, "owner": 204, "manager": 404, "admin": 404}
 
 # (name, method, url, data(world, user) or None, expected by role, headers(world) or None)
 MAIL_API = [
@@ -316,8 +321,8 @@ MAIL_API = [
     ("send again", "post", "/api/v1/messages/{outgoing}/retry/", None, API_PRIVATE, None),
     ("inbox", "get", "/api/v1/inbox/", None, API_ALL, None),
     ("inbox, ignored", "get", "/api/v1/inbox/?status=ignored", None, API_ALL, None),
-    ("an inbox mail", "get", "/api/v1/inbox/{incoming}/", None, API_BOX_READ, None),
-    ("a shared inbox mail", "get", "/api/v1/inbox/{shared_in}/", None, API_BOX_READ, None),
+    ("an inbox mail", "get", "/api/v1/inbox/{incoming}/", None, API_INBOX_READ, None),
+    ("a shared inbox mail", "get", "/api/v1/inbox/{shared_in}/", None, API_INBOX_READ, None),
     (
         "file an inbox mail",
         "post",

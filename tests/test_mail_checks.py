@@ -76,11 +76,15 @@ def test_the_smtp_check_reports_each_step(db, smtp_server):  # noqa: F811
     OutgoingServer.objects.update_or_create(
         pk=1, defaults={"host": "127.0.0.1", "port": smtp_server.port, "security": Security.NONE}
     )
-    assert steps(checks.check_smtp(OutgoingServer.objects.get())) == [("dns", True), ("tcp", True)]
+    assert steps(checks.check_smtp(OutgoingServer.objects.get())) == [("dns", True), ("tcp", True), ("server", True)]
     OutgoingServer.objects.filter(pk=1).update(security=Security.STARTTLS)
     assert steps(checks.check_smtp(OutgoingServer.objects.get()))[-1] == ("tls", False)
-    OutgoingServer.objects.filter(pk=1).update(security=Security.NONE, port=free_port())
-    assert steps(checks.check_smtp(OutgoingServer.objects.get()))[-1] == ("tcp", False)
+    OutgoingServer.objects.filter(pk=1).update(login="bureau", password="x", security=Security.NONE)
+    found = checks.check_smtp(OutgoingServer.objects.get())
+    assert steps(found)[-1] == ("login", False) and "offers no login" in found[-1]["message"]
+    OutgoingServer.objects.filter(pk=1).update(login="", port=free_port())
+    found = checks.check_smtp(OutgoingServer.objects.get())
+    assert steps(found)[-1] == ("tcp", False) and "Errno" not in found[-1]["message"]
     client = logged_in(admin)
     assert client.post("/crm/mail/server/check/").status_code == 302
     assert 'data-step="tcp" data-ok="no"' in client.get("/crm/mail/server/").content.decode()

@@ -245,3 +245,25 @@ def test_a_shared_mailbox_is_read_by_its_members_only(world, dovecot):  # noqa: 
     assert "For the team" in logged_in(member).get("/crm/mail/").content.decode()
     assert "For the team" not in logged_in(outsider).get("/crm/mail/").content.decode()
     assert logged_in(member).post(f"/crm/mail/mailboxes/{shared.pk}/", {"name": "Mine"}).status_code == 403
+
+
+def test_the_inbox_is_the_users_own_even_for_an_administrator_and_the_party_picker_files_on_the_party(world):
+    from suivi.accounts.models import Role
+    from suivi.core.models import AuditEvent
+
+    deliver(world, mail(subject="Personnel et confidentiel"))
+    inbox.read_mailbox(world["box"].pk)
+    incoming = IncomingMail.objects.get()
+    admin = logged_in(make_user("ada", role=Role.ADMINISTRATOR))
+    assert "Personnel et confidentiel" not in admin.get("/crm/mail/").content.decode()
+    assert admin.get(f"/crm/mail/inbox/{incoming.pk}/").status_code == 404
+    client = logged_in(world["user"])
+    page = client.get(f"/crm/mail/inbox/{incoming.pk}/").content.decode()
+    assert 'name="party" value="" data-picker-value' in page  # the manual picker posts a party
+    client.post(f"/crm/mail/inbox/{incoming.pk}/", {"party": world["party"].pk})
+    action = Action.objects.get()
+    assert action.party == world["party"] and "<p>" not in action.description
+    assert "Bonjour" in action.description
+    assert (
+        AuditEvent.objects.filter(object_type="activities.action", object_id=str(action.pk), verb="create").count() == 1
+    )

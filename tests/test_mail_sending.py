@@ -273,3 +273,14 @@ def test_a_forged_in_reply_to_is_dropped_and_a_mail_that_cannot_be_built_fails_i
     monkeypatch.setattr(sending, "build_message", broken)
     other = send_now(services.compose(acting_user=world["user"], to="a@b.test", subject="x", body="x"))
     assert other.status == MailStatus.FAILED and other.error
+
+
+def test_sent_by_me_lists_only_my_mails_even_for_a_manager_and_the_action_reads_as_text(world):
+    from suivi.accounts.models import Role
+
+    mine = services.compose(acting_user=world["user"], to="a@b.test", subject="From Olive", body="Bonjour\n\nÀ bientôt")
+    assert mine.action.description == "Bonjour\n\nÀ bientôt"
+    manager = make_user("mona", role=Role.MANAGER)
+    services.compose(acting_user=manager, to="a@b.test", subject="From Mona", body="x")
+    page = logged_in(manager).get("/crm/mail/sent/").content.decode()
+    assert "From Mona" in page and "From Olive" not in page

@@ -15,6 +15,17 @@ from .models import Mailbox, OutgoingServer, Security
 TIMEOUT = 10
 
 
+def _network_words(error: Exception) -> str:
+    """A network failure in the user's words (not the system's English)."""
+    if isinstance(error, DestinationRefused):
+        return error.reason
+    if isinstance(error, ConnectionRefusedError):
+        return _("the server refused the connection (nothing listens on that port)")
+    if isinstance(error, TimeoutError):
+        return _("no answer in time (a firewall, or the wrong host)")
+    return _("the connection failed")
+
+
 def _step(step: str, ok: bool, message: str) -> dict:
     return {"step": step, "ok": ok, "message": message}
 
@@ -39,13 +50,12 @@ def check_smtp(server: OutgoingServer) -> list[dict]:
     try:
         sock = connect_guarded(host, port, TIMEOUT)
     except (OSError, DestinationRefused) as e:
-        reason = getattr(e, "reason", "") or str(e)
         steps.append(
             _step(
                 "tcp",
                 False,
-                _("No answer from %(host)s on port %(port)s (%(detail)s).")
-                % {"host": host, "port": port, "detail": reason},
+                _("No answer from %(host)s on port %(port)s: %(detail)s.")
+                % {"host": host, "port": port, "detail": _network_words(e)},
             )
         )
         return steps
@@ -56,38 +66,43 @@ def check_smtp(server: OutgoingServer) -> list[dict]:
     try:
         if server.security == Security.SSL:
             sock = context.wrap_socket(sock, server_hostname=host)
-            client.sock = sock
-            client.file = None
-            code, _banner = client.getreply()
-            client.ehlo()
             steps.append(_step("tls", True, _("Encrypted connection (SSL/TLS) established.")))
-        else:
-            client.sock = sock
-            client.file = None
-            code, _banner = client.getreply()
-            if code != 220:
-                raise smtplib.SMTPConnectError(code, _banner)
+        client.sock = sock
+        client.file = None
+        code, _banner = client.getreply()
+        if code != 220:
+            raise smtplib.SMTPConnectError(code, _banner)
+        client.ehlo()
+        if server.security == Security.STARTTLS:
+            if not client.has_extn("starttls"):
+                steps.append(_step("tls", False, _("The server does not offer STARTTLS: choose another security.")))
+                client.close()
+                return steps
+            client.starttls(context=context)
             client.ehlo()
-            if server.security == Security.STARTTLS:
-                if not client.has_extn("starttls"):
-                    steps.append(_step("tls", False, _("The server does not offer STARTTLS: choose another security.")))
-                    client.close()
-                    return steps
-                client.starttls(context=context)
-                client.ehlo()
-                steps.append(_step("tls", True, _("Encrypted connection (STARTTLS) established.")))
+            steps.append(_step("tls", True, _("Encrypted connection (STARTTLS) established.")))
     except (ssl.SSLError, ssl.CertificateError) as e:
-        steps.append(_step("tls", False, _("The encrypted connection failed: %(detail)s.") % {"detail": e}))
+        steps.append(_step("tls", False, _("The encrypted connection failed: %(detail)s.") % {"detail": e.reason or e}))
         sock.close()
         return steps
-    except (OSError, smtplib.SMTPException) as e:
-        steps.append(_step("tls", False, _("The server did not answer as a mail server: %(detail)s.") % {"detail": e}))
+    except (OSError, smtplib.SMTPException):
+        steps.append(
+            _step(
+                "server",
+                False,
+                _("Something answers on port %(port)s, but not as a mail server (SMTP): check the port.")
+                % {"port": port},
+            )
+        )
         sock.close()
         return steps
+    steps.append(_step("server", True, _("The server answers as a mail server (SMTP).")))
     try:
         if server.login:
             client.login(server.login, server.password)
             steps.append(_step("login", True, _("Signed in as %(login)s.") % {"login": server.login}))
+    except smtplib.SMTPNotSupportedError:
+        steps.append(_step("login", False, _("This server offers no login: leave the login and password empty.")))
     except smtplib.SMTPException:
         steps.append(
             _step(

@@ -13,11 +13,13 @@ import logging
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from suivi.activities import attachments
 from suivi.activities.models import Action, ActionStatus
@@ -139,6 +141,15 @@ def read_mailbox(mailbox_id: int) -> int:
     if not _claim(mailbox_id):
         return 0
     mailbox = Mailbox.objects.select_related("owner").get(pk=mailbox_id)
+    language = mailbox.owner.language if mailbox.owner_id else settings.LANGUAGE_CODE
+    with override(language):  # the error is kept for the mailbox's reader, in their language
+        added, error = _read(mailbox, auto_file, imap_settings)
+    _release(mailbox_id, error)
+    return added
+
+
+def _read(mailbox: Mailbox, auto_file, imap_settings) -> tuple[int, str]:
+    mailbox_id = mailbox.pk
     added = 0
     error = ""
     try:
@@ -158,6 +169,4 @@ def read_mailbox(mailbox_id: int) -> int:
     except Exception:
         logger.exception("Reading mailbox %s failed", mailbox_id)
         error = _("The mailbox could not be read; Suivi will try again.")
-    finally:
-        _release(mailbox_id, error)
-    return added
+    return added, error

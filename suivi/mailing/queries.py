@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from suivi.activities.models import Action, ActionType, Folder
 from suivi.activities.queries import visible_actions
@@ -34,7 +35,7 @@ def email_action_type() -> ActionType:
         or ActionType.objects.filter(active=True).order_by("position", "id").first()
     )
     if chosen is None:
-        raise PermissionDenied("No active action type: an administrator must create one.")
+        raise PermissionDenied(_("No active action type: an administrator must create one."))
     return chosen
 
 
@@ -60,7 +61,7 @@ def access_mailbox(user, mailbox_id, *, for_write: bool = False) -> Mailbox:
     if mailbox is None:
         raise Http404
     if for_write and not (mailbox.owner_id == user.pk or (mailbox.owner_id is None and user.is_administrator)):
-        raise PermissionDenied("Only the owner of this mailbox may change it.")
+        raise PermissionDenied(_("Only the owner of this mailbox may change it."))
     return mailbox
 
 
@@ -68,9 +69,17 @@ def default_mailbox(user) -> Mailbox | None:
     return Mailbox.objects.filter(owner=user, is_default=True).first() if user and user.is_authenticated else None
 
 
+def inbox_mailboxes(user) -> QuerySet[Mailbox]:
+    """The mailboxes whose mails ``user`` reads: their own and those shared with them — an
+    administrator manages every mailbox but reads nobody else's mail."""
+    if not (user and user.is_authenticated):
+        return Mailbox.objects.none()
+    return Mailbox.objects.filter(_readable(user)).distinct()
+
+
 def inbox(user, status: str = InboxStatus.NEW) -> QuerySet[IncomingMail]:
     """The mails of the mailboxes ``user`` reads, newest first."""
-    boxes = mailboxes_of(user).values("pk")
+    boxes = inbox_mailboxes(user).values("pk")
     return (
         IncomingMail.objects.filter(mailbox__in=boxes, status=status)
         .select_related("mailbox")
@@ -81,7 +90,7 @@ def inbox(user, status: str = InboxStatus.NEW) -> QuerySet[IncomingMail]:
 
 def access_incoming(user, mail_id) -> IncomingMail:
     pk = parse_id(mail_id)
-    mail = IncomingMail.objects.filter(pk=pk, mailbox__in=mailboxes_of(user).values("pk")).first() if pk else None
+    mail = IncomingMail.objects.filter(pk=pk, mailbox__in=inbox_mailboxes(user).values("pk")).first() if pk else None
     if mail is None:
         raise Http404
     return mail

@@ -149,6 +149,7 @@ def save_mailbox(
         raise InvalidInput(errors)
     if password is not None:
         mailbox.password = password
+    mailbox.last_error = ""  # read again with what was just saved
     if mailbox.is_default:
         Mailbox.objects.filter(owner_id=mailbox.owner_id, is_default=True).exclude(pk=mailbox.pk).update(
             is_default=False
@@ -293,7 +294,7 @@ def compose(
         acting_user=acting_user,
         values={
             "subject": subject[:200],
-            "description": _body_html(body),
+            "description": body,
             "action_type": email_action_type(),
             "party": party,
             "folder": folder,
@@ -329,7 +330,6 @@ def compose(
     MailRecord.objects.create(
         message_id=message_id, action=action, incoming=False, sender=mail.from_address, recipients=to_list + cc_list
     )
-    audit.record(acting_user, "create", action, {"e-mail": ["", ", ".join(to_list)]})
     if chosen != Method.OUTLOOK_DESKTOP:
         transaction.on_commit(lambda: _wake(mail.pk), robust=True)
     return mail
@@ -363,8 +363,8 @@ def retry(*, acting_user, mail: OutgoingMail) -> OutgoingMail:
 
 
 def _incoming_description(mail: IncomingMail) -> str:
-    header = _("From: %(sender)s") % {"sender": f"{mail.sender_name} <{mail.sender_email}>".strip()}
-    return _body_html(header + "\n\n" + (mail.text or ""))
+    sender = f"{mail.sender_name} ({mail.sender_email})" if mail.sender_name else mail.sender_email
+    return _("From: %(sender)s") % {"sender": sender} + "\n\n" + (mail.text or "")
 
 
 @transaction.atomic
@@ -417,7 +417,6 @@ def file_mail(
     mail.action = action
     mail.filed_by = acting_user
     mail.save(update_fields=["status", "action", "filed_by"])
-    audit.record(acting_user, "file", action, {"e-mail": ["", mail.message_id]})
     return action
 
 

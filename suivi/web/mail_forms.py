@@ -53,6 +53,8 @@ class MailboxForm(forms.ModelForm):
 
     def __init__(self, *args, shared: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk is None or not self.instance.password:
+            self.fields["password"].help_text = _("It is stored encrypted and never shown.")
         from suivi.accounts.models import User
 
         if shared:
@@ -98,5 +100,5 @@ class SignatureForm(forms.Form):
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("Added below every mail you write in Suivi."),
+        help_text=_("Added below every mail you write in Suivi, after a “-- ” line that Suivi writes itself."),
     )

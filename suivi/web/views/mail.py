@@ -9,6 +9,8 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -66,6 +68,7 @@ def _context_of(request):
         party = party or action.party
         folder = action.folder
         initial["subject"] = action.subject
+        initial["contacts"] = [c.pk for c in action.contacts.all()]
         record = action.mail_records.order_by("-id").first()
         if record is not None:
             initial["in_reply_to"] = record.message_id
@@ -76,6 +79,18 @@ def _context_of(request):
         initial["to"] = f"{reply.sender_name} <{reply.sender_email}>" if reply.sender_name else reply.sender_email
         initial["subject"] = reply.subject if reply.subject.lower().startswith("re:") else f"Re: {reply.subject}"
         initial["in_reply_to"] = reply.message_id
+        when = date_format(timezone.localtime(reply.date), "SHORT_DATETIME_FORMAT")
+        quoted = "\n".join("> " + line for line in (reply.text or "").splitlines()[:200])
+        initial["body"] = (
+            "\n\n"
+            + _("On %(date)s, %(sender)s wrote:")
+            % {
+                "date": when,
+                "sender": reply.sender_name or reply.sender_email,
+            }
+            + "\n"
+            + quoted
+        )
         if reply.action_id:
             party = party or reply.action.party
             folder = folder or reply.action.folder
@@ -146,7 +161,10 @@ def compose_page(request):
             "party": party,
             "folder": folder,
             "affiliations": party.affiliations.select_related("contact") if party else [],
-            "picked": {str(contact.pk)} if contact else set(request.POST.getlist("contact")),
+            "picked": set(request.POST.getlist("contact"))
+            if request.method == "POST"
+            else {str(pk) for pk in initial.get("contacts", [])} | ({str(contact.pk)} if contact else set()),
+            "files_dropped": status == 400 and bool(request.FILES),
             "through_outlook": through_outlook,
             "templates": MailTemplate.objects.filter(active=True),
             "contact": contact,
@@ -157,14 +175,19 @@ def compose_page(request):
 
 @mail_page
 def sent_list(request):
-    mails = queries.my_mails(request.user).order_by("-created_at", "-id")[:100]
+    mails = queries.my_mails(request.user).filter(author=request.user).order_by("-created_at", "-id")[:100]
     return render(request, "web/mail/sent_list.html", {"mails": mails})
 
 
 @mail_page
 def sent_detail(request, pk):
     mail = queries.access_outgoing(request.user, pk)
-    return render(request, "web/mail/sent_detail.html", {"mail": mail, "can_retry": mail.status == MailStatus.FAILED})
+    files = mail.action.attachments.all() if mail.action_id else []
+    return render(
+        request,
+        "web/mail/sent_detail.html",
+        {"mail": mail, "can_retry": mail.status == MailStatus.FAILED, "attachments": files},
+    )
 
 
 @require_POST
@@ -210,7 +233,7 @@ def inbox_page(request):
             "mails": mails,
             "status": status,
             "statuses": InboxStatus.choices,
-            "mailboxes": queries.mailboxes_of(request.user),
+            "mailboxes": queries.inbox_mailboxes(request.user),
         },
     )
 
@@ -218,7 +241,7 @@ def inbox_page(request):
 @mail_page
 def inbox_mail(request, pk):
     mail = queries.access_incoming(request.user, pk)
-    own = {a.lower() for a in queries.mailboxes_of(request.user).values_list("address", flat=True)}
+    own = {a.lower() for a in queries.inbox_mailboxes(request.user).values_list("address", flat=True)}
     suggestions = queries.suggestions(request.user, mail, own)
     form = FileForm(request.POST or None)
     status = 200
@@ -260,7 +283,7 @@ def inbox_ignore(request, pk):
 def inbox_read_now(request):
     from suivi.mailing.jobs import read_mailbox
 
-    for mailbox in queries.mailboxes_of(request.user):
+    for mailbox in queries.inbox_mailboxes(request.user):
         read_mailbox(mailbox.pk)
     messages.success(request, _("Your mailboxes are being read; new mails appear here in a moment."))
     return redirect("mail_inbox")
@@ -344,7 +367,10 @@ def mailbox_delete(request, pk):
 @mail_page
 def outgoing_server_page(request):
     server = queries.outgoing_server()
-    form = OutgoingServerForm(request.POST or None, instance=server, initial={"version": server.version})
+    initial = {"version": server.version}
+    if server.email_action_type_id is None:
+        initial["email_action_type"] = queries.email_action_type().pk
+    form = OutgoingServerForm(request.POST or None, instance=server, initial=initial)
     form.fields["email_action_type"].queryset = ActionType.objects.filter(active=True)
     status = 200
     if request.method == "POST":
