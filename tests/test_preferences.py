@@ -68,3 +68,11 @@ def test_the_chosen_language_is_used_at_once_and_at_the_next_login(plain_user):
     assert "Déconnexion" in again.get("/").content.decode()
     again.post("/language/", {"language": "nl", "next": "/"})
     assert "Afmelden" in again.get("/").content.decode()
+
+
+def test_saving_a_new_language_says_so_in_that_language(db):
+    from .conftest import logged_in, make_user
+
+    client = logged_in(make_user("nina"))
+    response = client.post("/preferences/", {"language": "nl", "sending_method": ""}, follow=True)
+    assert "Voorkeuren opgeslagen" in response.content.decode()

@@ -57,7 +57,7 @@ def problem_of(error: BaseException) -> TemplateProblem:
         name = found[-1] if found else str(error)
         return TemplateProblem(line, _("unknown field “%(name)s”.") % {"name": name})
     if isinstance(error, SecurityError):
-        return TemplateProblem(line, _("not allowed in a template: %(detail)s.") % {"detail": str(error)})
+        return TemplateProblem(line, _("not allowed in a template: %(detail)s.") % {"detail": str(error).rstrip(".")})
     if isinstance(error, RecursionError):
         return TemplateProblem(line, _("the template calls itself too deeply."))
     return TemplateProblem(line, _("the template fails: %(detail)s.") % {"detail": str(error)[:200]})

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -149,7 +150,8 @@ def preferences(request):
             send_via_outlook=form.cleaned_data["send_via_outlook"],
         )
         request.session["suivi_language"] = form.cleaned_data["language"]
-        messages.success(request, _("Preferences saved."))
+        with translation.override(form.cleaned_data["language"]):  # said in the language just chosen
+            messages.success(request, _("Preferences saved."))
         return redirect("preferences")
     return render(
         request,
