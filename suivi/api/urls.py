@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from . import linked, mail, sales, views
+from . import linked, mail, mailings, sales, views
 
 router = DefaultRouter()
 router.register("parties", views.PartyViewSet, basename="party")
@@ -16,6 +16,7 @@ router.register("stages", views.StageViewSet, basename="stage")
 sales.register(router)
 linked.register(router)
 mail.register(router)
+mailings.register(router)
 
 urlpatterns = [
     path("v1/auth/token", views.obtain_token, name="api_token"),

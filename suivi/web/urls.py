@@ -11,6 +11,7 @@ from .views import (
     imports,
     linked,
     mail,
+    mailings,
     pages,
     parties,
     sales_settings,
@@ -64,6 +65,29 @@ crm_patterns = [
     path("mail/microsoft/connect/", mail.microsoft_connect, name="microsoft_connect"),
     path("mail/microsoft/done/", mail.microsoft_done, name="microsoft_done"),
     path("mail/microsoft/disconnect/", mail.microsoft_disconnect, name="microsoft_disconnect"),
+    path("mailings/", mailings.mailing_list, name="mailing_list"),
+    path("mailings/new/", mailings.mailing_create, name="mailing_create"),
+    path("mailings/selection/", mailings.mailing_selection, name="mailing_selection"),
+    path("mailings/contacts/", mailings.mailing_contacts, name="mailing_contacts"),
+    path("mailings/<int:pk>/", mailings.mailing_detail, name="mailing_detail"),
+    path("mailings/<int:pk>/update/", mailings.mailing_edit, name="mailing_edit"),
+    path("mailings/<int:pk>/delete/", mailings.mailing_delete, name="mailing_delete"),
+    path("mailings/<int:pk>/preview/", mailings.mailing_preview, name="mailing_preview"),
+    path("mailings/<int:pk>/test/", mailings.mailing_test, name="mailing_test"),
+    path("mailings/<int:pk>/send/", mailings.mailing_send, name="mailing_send"),
+    path("mailings/<int:pk>/pause/", mailings.mailing_pause, name="mailing_pause"),
+    path("mailings/<int:pk>/resume/", mailings.mailing_resume, name="mailing_resume"),
+    path("mailings/<int:pk>/cancel/", mailings.mailing_cancel, name="mailing_cancel"),
+    path("mailings/<int:pk>/progress/", mailings.mailing_progress, name="mailing_progress"),
+    path("mailings/<int:pk>/recipients/", mailings.mailing_recipients, name="mailing_recipients"),
+    path("mailings/<int:pk>/recipients.<str:fmt>", mailings.mailing_export, name="mailing_export"),
+    path("mailings/<int:pk>/unknown/", mailings.mailing_unknown, name="mailing_unknown"),
+    path("mailings/<int:pk>/attachments/", mailings.attachment_add, name="mailing_attachment_add"),
+    path(
+        "mailings/<int:pk>/attachments/<int:attachment_pk>/delete/",
+        mailings.attachment_remove,
+        name="mailing_attachment_remove",
+    ),
 ]
 
 # Opportunity pages, behind the S6 gate as well (which includes the CRM gate).
@@ -97,6 +121,9 @@ sales_patterns = [
 urlpatterns = [
     path("", pages.home, name="home"),
     path("healthz", pages.healthz, name="healthz"),
+    # Public by design (RFC 8058): an e-mailing's unsubscribe link, opened or one-click POSTed by
+    # a mail client without cookie or CSRF token; the signed token is the proof.
+    path("u/<str:token>/", mailings.unsubscribe_page, name="unsubscribe"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth.password_change, name="password_change"),
