@@ -318,7 +318,7 @@ def test_the_progress_block_polls_every_two_seconds_while_sending_and_stops_when
     mailing_sender.run(mailing.pk)
     text = client.get(f"/crm/mailings/{mailing.pk}/progress/").content.decode()
     assert 'data-mailing-state="done"' in text and 'data-percent="100"' in text and "hx-trigger" not in text
-    assert "<dd data-count-sent>6</dd>" in text and "<dd data-count-remaining>0</dd>" in text
+    assert "<td data-count-sent>6</td>" in text and "<td data-count-remaining>0</td>" in text
 
 
 def test_the_eta_follows_the_company_delay(client, olive):
@@ -330,7 +330,7 @@ def test_the_eta_follows_the_company_delay(client, olive):
     Mailing.objects.filter(pk=mailing.pk).update(worker="t")
     worker.prepare(Mailing.objects.get(pk=mailing.pk))
     text = client.get(f"/crm/mailings/{mailing.pk}/progress/").content.decode()
-    assert "about 1 min 00 s" in text and "<dd data-count-remaining>30</dd>" in text
+    assert "about 1 min 00 s" in text and "<td data-count-remaining>30</td>" in text
 
 
 def test_pause_resume_and_cancel_from_the_page(client, olive):

@@ -166,8 +166,9 @@ def _returned_message_id(part: Message) -> str | None:
             return normalise_message_id(str(inner.get("message-id", "") or ""))
         return None
     if content_type in _RETURNED_HEADERS:
-        raw = part.get_payload(decode=True) or b""
-        headers = HeaderParser().parsestr(raw.decode("utf-8", "replace"), headersonly=True)
+        raw = part.get_payload(decode=True)
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
+        headers = HeaderParser().parsestr(text, headersonly=True)
         return normalise_message_id(str(headers.get("message-id", "") or ""))
     return None
 

@@ -56,7 +56,9 @@ class MailingForm(forms.Form):
         required=False,
         max_length=1_000_000,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text=_("Addresses typed in, separated by commas, semicolons or lines (Name <address> or address)."),
+        help_text=_(
+            "Addresses typed in, each with or without a name before it, separated by commas, semicolons or lines."
+        ),
     )
     record_actions = forms.BooleanField(
         label=Mailing._meta.get_field("record_actions").verbose_name.capitalize(),
