@@ -312,6 +312,8 @@ SUIVI_ATTACHMENT_MAX_BYTES = int(os.environ.get("SUIVI_ATTACHMENT_MAX_BYTES", 20
 # (a web app with a client secret; redirect URI https://<suivi>/crm/mail/microsoft/done/,
 # delegated permissions Mail.Send and Mail.ReadWrite). Unset: the Microsoft 365 button is hidden.
 SUIVI_MS_CLIENT_ID = os.environ.get("SUIVI_MS_CLIENT_ID", "")
+# The address users and recipients reach Suivi at: links in e-mailings (unsubscribe) start with it.
+SUIVI_BASE_URL = os.environ.get("SUIVI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 SUIVI_MS_CLIENT_SECRET = os.environ.get("SUIVI_MS_CLIENT_SECRET", "")
 SUIVI_MS_TENANT = os.environ.get("SUIVI_MS_TENANT", "common")
 SUIVI_MS_AUTHORITY = os.environ.get("SUIVI_MS_AUTHORITY", "")  # e.g. a national cloud; default Microsoft's

@@ -876,7 +876,9 @@ def test_unsubscribe_tokens_stand_for_the_normalised_address_and_cannot_be_forge
     assert services.address_of_token(token) == "jean.dupont@example.test"
     assert services.address_of_token(token[:-2] + "xx") is None
     assert services.address_of_token("") is None and services.address_of_token("a:b:c") is None
-    assert services.unsubscribe_url("A@b.test") == f"https://crm.acme.test/u/{services.unsubscribe_token('a@b.test')}/"
+    url = services.unsubscribe_url("A@b.test")
+    assert url.startswith("https://crm.acme.test/u/") and url.endswith("/")
+    assert services.address_of_token(url.removeprefix("https://crm.acme.test/u/").rstrip("/")) == "a@b.test"
 
 
 def test_recipients_are_made_and_read_by_keyset_in_bounded_chunks(olive, smtp, monkeypatch):

@@ -109,3 +109,16 @@ def test_a_bad_or_tampered_token_is_a_404_and_changes_nothing(db):
     assert "not valid" in Client().get("/u/nonsense/").content.decode()
     assert not MailingOptOut.objects.exists()
     assert Client().put(f"/u/{good}/").status_code == 405
+
+
+def test_the_unsubscribe_token_does_not_show_the_address_and_cannot_be_made_for_another():
+    import base64
+
+    from suivi.mailing.mailing_services import address_of_token, unsubscribe_token
+
+    token = unsubscribe_token("Jean.Dupont@Example.com")
+    padded = token + "=" * (-len(token) % 4)
+    assert b"jean" not in base64.urlsafe_b64decode(padded).lower() and "jean" not in token.lower()
+    assert address_of_token(token) == "jean.dupont@example.com"
+    assert address_of_token(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]) is None
+    assert address_of_token("not-a-token") is None

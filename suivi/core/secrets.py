@@ -44,6 +44,21 @@ def decrypt(stored: str) -> str:
         raise SecretUnreadable("encrypted with another key") from e
 
 
+def seal(plain: str) -> str:
+    """``plain`` as an opaque, authenticated, URL-safe token (a link that must not show what it
+    stands for, e.g. the address of an unsubscribe link)."""
+    return _fernet().encrypt(plain.encode()).decode().rstrip("=")
+
+
+def unseal(token: str) -> str | None:
+    """What ``seal`` sealed; None for a token that was not made here or was changed."""
+    token = str(token or "")
+    try:
+        return _fernet().decrypt((token + "=" * (-len(token) % 4)).encode()).decode()
+    except (InvalidToken, ValueError, UnicodeError):
+        return None
+
+
 class EncryptedSecret(str):
     """A decrypted secret that does not show itself in reprs, logs or tracebacks."""
 
