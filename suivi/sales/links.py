@@ -101,7 +101,7 @@ def why_no_action(document: Document) -> WhyNoAction | None:
     run = LinkedActionRun.objects.filter(event=event).first()
     if run is None or run.outcome == RuleOutcome.GENERATED:
         return None
-    kind = _("printing") if event.kind == EventKind.PRINT else _("e-mailing")
+    kind = _("printing") if event.kind == EventKind.PRINT else _("sending by e-mail")
     reasons = {
         RuleOutcome.NO_RULE: _("the layout “%(layout)s” has no linked-action rule for %(kind)s."),
         RuleOutcome.RULE_OFF: _("the linked-action rule of the layout “%(layout)s” for %(kind)s is off."),
