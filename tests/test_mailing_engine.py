@@ -686,7 +686,8 @@ def test_two_workers_and_a_double_click_on_send_never_send_twice(olive, smtp):
         try:
             services.start(acting_user=olive, mailing=mailing, expected_version=mailing.version)
             return "started"
-        except (InvalidInput, ConflictError):
+        except InvalidInput as e:
+            assert e.errors == {"status": "This e-mailing was already started."}
             return "refused"
 
     clicks = [in_thread(click) for _ in range(2)]

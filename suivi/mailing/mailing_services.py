@@ -596,7 +596,7 @@ def create_mailing(*, acting_user, values: dict[str, Any]) -> Mailing:
     mailing = Mailing(author=acting_user, sender_name=one_line(str(acting_user) or server.from_name)[:200])
     from .services import sending_method
 
-    values = {"method": sending_method(acting_user, chosen=str(values.get("method") or "")), **values}
+    values = {**values, "method": values.get("method") or sending_method(acting_user)}
     errors = _apply(mailing, values, acting_user)
     if errors:
         raise InvalidInput(errors)
@@ -809,9 +809,12 @@ def start(*, acting_user, mailing: Mailing, expected_version, at: datetime | Non
     """Send a draft e-mailing: now (the worker starts once committed), or at ``at``. A second
     click, or a second start from another page, is refused: it was already started."""
     _need_writer(acting_user, mailing)
-    mailing = _locked(mailing, expected_version)
-    if mailing.status != MailingStatus.DRAFT:
+    if expected_version is None or expected_version == "":
+        _locked(mailing, expected_version)  # VersionRequired
+    mailing = _locked(mailing, LATEST)
+    if mailing.status != MailingStatus.DRAFT:  # a double click: the first one started it
         raise InvalidInput({"status": _("This e-mailing was already started.")})
+    _locked(mailing, expected_version)  # what the user saw is what leaves
     errors = _apply(mailing, {}, acting_user)  # checked again: the sender's mailbox may be gone
     try:
         if not errors and not _has_recipients(mailing):

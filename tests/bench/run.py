@@ -10,6 +10,7 @@ database, p50, p95, queries) and writes it as JSON under var/bench/.
     make bench BENCH_ARGS="--suite imports --import-rows 100000"   # imports only (CSV and XLSX)
     make bench BENCH_ARGS="--suite sales --rounds 20"   # documents: PDF rendering, validations (tests/bench/sales.py)
     make bench BENCH_ARGS="--suite mail"   # mailbox reads against Dovecot, filing suggestions (tests/bench/mail.py)
+    make bench BENCH_ARGS="--suite mailing"   # e-mailing: mails/s, pace, memory (tests/bench/mailing.py)
 """
 
 import argparse
@@ -332,9 +333,10 @@ def main() -> None:
     parser.add_argument("--import-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the import benchmark")
-    parser.add_argument("--suite", choices=["all", "pages", "imports", "sales", "mail"], default="all")
+    parser.add_argument("--suite", choices=["all", "pages", "imports", "sales", "mail", "mailing"], default="all")
     parser.add_argument("--sales-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--mail-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    parser.add_argument("--mailing-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args.child, args.rounds)))
@@ -351,6 +353,11 @@ def main() -> None:
         from .mail import measure_mail
 
         print(json.dumps(measure_mail(args.mail_child)))
+        return
+    if args.mailing_child:
+        from .mailing import measure_mailing
+
+        print(json.dumps(measure_mailing(args.mailing_child)))
         return
     databases = [args.only] if args.only else ["sqlite", "postgres"]
     if args.suite in ("all", "sales"):
@@ -372,6 +379,17 @@ def main() -> None:
             OUT.mkdir(parents=True, exist_ok=True)
             path = OUT / f"bench-mail-{time.strftime('%Y%m%d-%H%M%S')}.json"
             path.write_text(json.dumps(mail, indent=2))
+            print(f"\nwritten to {path.relative_to(ROOT)}")
+            return
+    mailing = []
+    if args.suite in ("all", "mailing"):
+        from .mailing import run_mailing
+
+        mailing = run_mailing(databases)
+        if args.suite == "mailing":
+            OUT.mkdir(parents=True, exist_ok=True)
+            path = OUT / f"bench-mailing-{time.strftime('%Y%m%d-%H%M%S')}.json"
+            path.write_text(json.dumps(mailing, indent=2))
             print(f"\nwritten to {path.relative_to(ROOT)}")
             return
     imports = run_imports(databases, args.import_rows) if args.suite in ("all", "imports") else []
@@ -399,7 +417,7 @@ def main() -> None:
         print(f"{r['operation']:38} {r['database']:9} {r['p50_ms']:8} {r['p95_ms']:8} {r['queries']:8}")
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({"pages": results, "imports": imports, "mail": mail}, indent=2))
+    path.write_text(json.dumps({"pages": results, "imports": imports, "mail": mail, "mailing": mailing}, indent=2))
     print(f"\nwritten to {path.relative_to(ROOT)}")
 
 
