@@ -12,21 +12,25 @@ How (RELIABILITY "Mass mailing"):
   append to Drafts is looked up by Message-ID first, so it is safe to do again).
 - **Recipients' rows** are made from the selection by chunks, each committed with its cursor
   (``prepared_upto``): a crash while preparing resumes after the last committed chunk.
-- **Claim before acting**: for each recipient, in one transaction, the worker renews its lease
-  (which fails if the e-mailing was paused, cancelled or taken over: it stops) and marks the row
-  *sending*; then the mail leaves with the Message-ID the row has held since it was made; then the
-  row says *sent* (or failed, or pending again for a later try) in its own transaction.
-- **Pace**: a turn every ``mailing_delay_seconds`` on a monotonic schedule: the next turn is the
-  previous one plus the delay (no drift), but a worker late by more than one delay (a pause, a
-  restart, a slow server) starts again from now instead of catching up in a burst. After a
-  restart the first mail waits what is left of the delay since the last one (``last_send_at``).
+- **Claim before acting**: each recipient is marked *sending* by one conditional UPDATE (still
+  *pending*, and the e-mailing still *sending* and held by this worker: paused, cancelled or taken
+  over, the worker stops), committed before anything leaves; then the mail leaves with the
+  Message-ID its row has held since it was made; then the row says *sent* (or failed, or pending
+  again for a later try). The lease is renewed every third of ``LEASE``.
+- **Pace** (``Pacer``): the mails reach the server ``mailing_delay_seconds`` apart, never closer:
+  the transaction is started just before the turn and only the message's last line waits for it,
+  and the next turn is one delay after that moment, so the time the database and the server take
+  does not add up (no drift); a worker late by more than one delay (a pause, a restart, a slow
+  server) sends at once and goes on from there instead of catching up in a burst. After a restart
+  the first mail waits what is left of the delay since the last claim.
 - **SMTP**: one connection for many mails; each transaction is MAIL, RCPT, DATA by hand, so that
   a lost connection is known to have happened before the message's end (not sent: the same
   recipient goes again on a new connection) or after it (*unknown*, never sent again by itself).
   A 4xx is tried again later (``RETRY_SECONDS``, doubling, at most ``MAX_ATTEMPTS`` tries); a 5xx
   fails that recipient only; after a failed transaction the connection is reset (RSET). A run of
-  ``MAX_CONSECUTIVE_FAILURES`` pauses the e-mailing with the reason; a refused login or an
-  unreachable server pauses it at once.
+  ``MAX_CONSECUTIVE_FAILURES`` (a server that cannot be reached included, tried again with a
+  growing wait) pauses the e-mailing with the reason; a refused login or a server Suivi may not
+  connect to pauses it at once.
 - **Drafts mode** (S7): each message goes to the Drafts folder of the e-mailing's mailbox.
 - **Memory**: recipients are read by keyset, ``BATCH`` rows at a time.
 
@@ -617,7 +621,7 @@ class Worker:
         return Q(pk=self.mailing_id, status=MailingStatus.SENDING, worker=self.token)
 
     def still_on(self) -> bool:
-        """Still ours and still sending (the lease renewed when half of it went)."""
+        """Still ours and still sending (the lease renewed every third of it)."""
         if self.stop():
             return False
         if time.monotonic() - self.lease_renewed > LEASE.total_seconds() / 3:
@@ -744,16 +748,10 @@ class Worker:
             if not Mailing.objects.filter(self._mine()).update(lease_until=now + LEASE, last_send_at=now):
                 raise _Lost
             self.lease_renewed = time.monotonic()
-        claimed = (
-            MailingRecipient.objects.filter(pk=row.pk, status=RecipientStatus.PENDING)
-            .filter(mailing_id__in=Mailing.objects.filter(self._mine()).values("pk"))
-            .update(
-                status=RecipientStatus.SENDING,
-                lease_until=now + LEASE,
-                claimed_at=now,
-                attempts=F("attempts") + 1,
-            )
-        )
+        ours = Mailing.objects.filter(self._mine()).values("pk")
+        claimed = MailingRecipient.objects.filter(
+            pk=row.pk, status=RecipientStatus.PENDING, mailing_id__in=ours
+        ).update(status=RecipientStatus.SENDING, lease_until=now + LEASE, claimed_at=now, attempts=F("attempts") + 1)
         if not claimed and not Mailing.objects.filter(self._mine()).exists():
             raise _Lost
         return bool(claimed)
@@ -900,9 +898,9 @@ class Worker:
                 if waiting is None:
                     if self._finish():
                         return DONE
-                    if not self.still_on():
+                    if not self._sleep(CHECK_SECONDS):  # a recipient put back in the queue meanwhile
                         return self._why_stopped()
-                    continue  # a recipient put back in the queue meanwhile
+                    continue
                 if not self._sleep(min(max(0.0, (waiting - timezone.now()).total_seconds()), 30.0) + 0.01):
                     return self._why_stopped()
                 continue
