@@ -645,6 +645,10 @@ def test_pause_resume_and_cancel_take_effect_between_two_mails(olive, smtp):
     assert mailing.status == MailingStatus.CANCELLED
     sent = statuses(mailing)[RecipientStatus.SENT]
     assert sent == len(server.received) < 12 and set(server.received.values()) == {1}
+    assert statuses(mailing) == {RecipientStatus.SENT: sent, RecipientStatus.SKIPPED: 12 - sent}
+    assert {r.reason for r in rows(mailing).values() if r.status == RecipientStatus.SKIPPED} == {
+        "the e-mailing was cancelled"
+    }
     assert mailing_sender.run(mailing.pk) == mailing_sender.BUSY  # a cancelled e-mailing sends nothing
     with pytest.raises(InvalidInput):
         services.resume(acting_user=olive, mailing=mailing)

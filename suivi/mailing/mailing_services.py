@@ -878,12 +878,16 @@ def resume(*, acting_user, mailing: Mailing) -> Mailing:
 
 @transaction.atomic
 def cancel(*, acting_user, mailing: Mailing) -> Mailing:
-    """Send no more mails of this e-mailing (those sent stay sent; the others are not sent)."""
+    """Send no more mails of this e-mailing: those sent stay sent, the one leaving now (if any)
+    is recorded by the worker, the waiting ones are skipped (reason: cancelled)."""
     _need_writer(acting_user, mailing)
     mailing = _locked(mailing, LATEST)
     if mailing.status in (MailingStatus.DONE, MailingStatus.CANCELLED):
         raise InvalidInput({"status": _("This e-mailing is finished: there is nothing to cancel.")})
     _status_change(acting_user, mailing, MailingStatus.CANCELLED, finished_at=timezone.now())
+    MailingRecipient.objects.filter(mailing=mailing, status=RecipientStatus.PENDING).update(
+        status=RecipientStatus.SKIPPED, reason_code=RecipientReason.CANCELLED, detail="", next_try_at=None
+    )
     mailing.refresh_from_db()
     return mailing
 
