@@ -447,10 +447,10 @@ def test_mails_leave_at_the_company_delay_on_a_schedule_that_does_not_drift(oliv
     started_at = time.monotonic()
     assert mailing_sender.run(mailing.pk) == mailing_sender.DONE
     assert len(releases) == 20
-    # The turns are a schedule (the pacer's own test pins it exactly): on a loaded machine one
-    # late turn makes the next gap a little shorter, never a burst, and the total does not drift.
+    # Each turn is one delay after the moment the previous message was released (Pacer.turn), so
+    # the releases are never closer than the delay; a loaded machine only makes some gaps longer.
     released = gaps(releases)
-    assert all(0.2 - 0.06 <= g <= 0.3 + 0.1 for g in released), released
+    assert all(0.2 <= g <= 0.3 + 0.1 for g in released), released
     assert 0.19 <= statistics.median(released) <= 0.25, released
     measured = gaps([t for t, _a in server.arrivals])
     assert all(0.2 - 0.06 - SERVER_JITTER <= g for g in measured), measured
