@@ -433,7 +433,7 @@ def releases(monkeypatch):
 
     def recorded(self):
         hold(self)
-        times.append(time.monotonic())
+        times.append(self.released)  # the moment the pacer took, not a later reading
 
     monkeypatch.setattr(mailing_sender.Pacer, "hold", recorded)
     return times
