@@ -292,7 +292,8 @@ def test_send_asks_with_the_count_then_a_second_click_sends_nothing_more(client,
     sent = client.post(f"/crm/mailings/{mailing.pk}/send/", {"version": mailing.version})
     assert sent.status_code == 302 and Mailing.objects.get().status == MailingStatus.SENDING
     again = client.post(f"/crm/mailings/{mailing.pk}/send/", {"version": mailing.version})  # a double click
-    assert again.status_code == 409 and Mailing.objects.get().status == MailingStatus.SENDING
+    assert again.status_code == 400 and Mailing.objects.get().status == MailingStatus.SENDING
+    assert "already started" in again.content.decode()
     assert mailing_sender.run(mailing.pk) == mailing_sender.DONE
     assert sorted(r[0][0] for r in smtp_server.messages) == [f"p{i}@example.test" for i in range(4)]
     without_version = new_mailing(olive, name="Second")
