@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "suivi.activities",
     "suivi.mailing",
     "suivi.sales",
+    "suivi.agenda",
     "suivi.api",
     "suivi.web",
 ]

@@ -29,6 +29,13 @@ class User(AbstractUser):
         default="",
         help_text=_("Leave empty to follow the company default."),
     )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=_("The agenda shows times in this zone. Empty: the company's."),
+    )
     # Optimistic locking of role and groups changes (accounts.services.update_user).
     version = models.PositiveIntegerField(default=1, editable=False)
 

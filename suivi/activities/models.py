@@ -24,6 +24,12 @@ class ActionType(models.Model):
     default_duration = models.PositiveIntegerField(_("default duration (minutes)"), default=30)
     billable_by_default = models.BooleanField(_("billable by default"), default=False)
     is_calendar_item = models.BooleanField(_("shown on the agenda"), default=False)
+    reminder_minutes = models.PositiveIntegerField(
+        _("default reminder (minutes before)"),
+        null=True,
+        blank=True,
+        help_text=_("Actions of this type get this reminder when they are created. Empty: no reminder."),
+    )
     active = models.BooleanField(_("active"), default=True)
     position = models.PositiveSmallIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
@@ -38,6 +44,7 @@ class ActionType(models.Model):
         "default_duration",
         "billable_by_default",
         "is_calendar_item",
+        "reminder_minutes",
         "active",
         "position",
     )
@@ -273,6 +280,28 @@ class Action(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
     )
     invoice_text = models.CharField(_("invoice text"), max_length=200, blank=True)
+    # --- agenda (M2): participants and recurrence ------------------------------------------
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="participating_actions",
+        verbose_name=_("participants"),
+        help_text=_("Other users taking part: the action shows in their agenda too."),
+    )
+    # An RFC 5545 RRULE value (``FREQ=WEEKLY;BYDAY=MO,TH;UNTIL=…``), read from ``start`` in the
+    # company's time zone; occurrences are expanded on read (``activities.recurrence``).
+    rrule = models.CharField(_("recurrence"), max_length=300, blank=True, default="")
+    # The original starts (UTC, ISO 8601) of the occurrences removed from the series, or moved
+    # out of it to an exception (an action whose ``series`` is this one).
+    exdates = models.JSONField(default=list, blank=True, editable=False)
+    # The end of the series' last occurrence; null while the series is open-ended.
+    series_end = models.DateTimeField(null=True, blank=True, editable=False)
+    series = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="exceptions", editable=False
+    )
+    recurrence_id = models.DateTimeField(null=True, blank=True, editable=False)  # the start it replaces
+    # Longer than the agenda's look-back (``activities.recurrence.LOOK_BACK``): read apart.
+    long_event = models.BooleanField(default=False, editable=False)
     # --- bookkeeping -----------------------------------------------------------------------
     when = models.DateTimeField(editable=False, db_index=False)  # start, or due date, or creation
     created_at = models.DateTimeField(auto_now_add=True)
@@ -294,6 +323,9 @@ class Action(models.Model):
             # Sorts of the action list that page without reading every row.
             models.Index(fields=["subject", "id"], name="action_subject"),
             models.Index(fields=["status", "-when", "-id"], name="action_status_when"),
+            # The agenda: a user's recurring series and long events, each a short list of its own.
+            models.Index(fields=["followed_by", "when"], name="action_series", condition=~models.Q(rrule="")),
+            models.Index(fields=["followed_by", "when"], name="action_long", condition=models.Q(long_event=True)),
         ]
 
     def __str__(self) -> str:

@@ -17,6 +17,7 @@ from suivi.core.models import CrmLevel
 from suivi.lib.colours import colour_message, is_colour
 from suivi.lib.html import sanitise
 
+from . import recurrence
 from .keywords import refresh_keywords
 from .models import (
     ACTION_TRANSITIONS,
@@ -109,7 +110,25 @@ def _check_action(action: Action, contacts, *, previous_follower_id: int | None)
         value = getattr(action, name)
         if value is not None and value < 0:
             errors[name] = _("This amount cannot be negative.")
+    if "end" not in errors:
+        _check_recurrence(action, errors)
     return errors
+
+
+def _check_recurrence(action: Action, errors: Errors) -> None:
+    """Normalise the recurrence rule and keep the agenda's derived columns (``series_end``,
+    ``long_event``) in step; a rule Suivi refuses is an error of the ``rrule`` field."""
+    try:
+        action.rrule = recurrence.normalise(action.rrule, action.start)
+    except recurrence.InvalidRule as e:
+        errors["rrule"] = str(e)
+        return
+    if action.rrule and action.series_id:
+        errors["rrule"] = _("An occurrence changed on its own cannot repeat; change the whole series instead.")
+        return
+    duration = recurrence.duration_of(action)
+    action.long_event = duration > recurrence.LOOK_BACK
+    action.series_end = recurrence.series_end(action.rrule, action.start, duration) if action.rrule else None
 
 
 @transaction.atomic

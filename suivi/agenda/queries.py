@@ -1,0 +1,172 @@
+"""Reads of the shared agenda: the occurrences of the calendar actions of some users in a range,
+with recurrences expanded, as the viewer may see them.
+
+Every page, API route and ICS feed of the agenda reads through ``agenda_entries``: an action the
+viewer may not see (someone else's private action) comes out as *busy*, with its times only —
+no subject, party, description or type.
+
+The read is a handful of index ranges, whatever the size of the action table: for the users'
+followed actions, the start within the range (``action_follower_when``, going back
+``recurrence.LOOK_BACK``), plus their recurring series (``action_series``) and long events
+(``action_long``), each a short partial index; the actions they take part in come through the
+participants table. The rows are then read once by id.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from suivi.accounts.models import User
+from suivi.activities import recurrence
+from suivi.activities.models import Action, ActionStatus, ActionType
+
+# The most users one agenda read shows side by side.
+MAX_USERS = 50
+
+
+@dataclass
+class Entry:
+    """One occurrence as the agenda shows it. ``busy`` entries carry times and users only."""
+
+    action_id: int
+    start: datetime
+    end: datetime
+    all_day: bool
+    users: list[int]
+    busy: bool
+    recurring: bool
+    recurrence_id: datetime | None
+    editable: bool
+    subject: str = ""
+    type_id: int | None = None
+    colour: str = ""
+    icon: str = ""
+    status: str = ""
+    party_id: int | None = None
+    party: str = ""
+    private: bool = False
+    version: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the occurrence: the action, and the original start in a series."""
+        if self.recurrence_id is None or not self.recurring:
+            return str(self.action_id)
+        return f"{self.action_id}@{self.recurrence_id:%Y%m%dT%H%M%SZ}"
+
+
+def calendar_types() -> QuerySet[ActionType]:
+    return ActionType.objects.filter(is_calendar_item=True)
+
+
+def may_see(viewer: User, action: Action) -> bool:
+    """The rule of ``activities.queries.visible_actions`` for one loaded action."""
+    return not action.private or viewer.is_manager or viewer.pk in (action.followed_by_id, action.created_by_id)
+
+
+def may_change(viewer: User, action: Action) -> bool:
+    """Who may move an action on the agenda: its follower, its creator, a manager."""
+    return viewer.is_manager or viewer.pk in (action.followed_by_id, action.created_by_id)
+
+
+def _candidate_ids(user_ids: list[int], start: datetime, end: datetime, type_ids: list[int]) -> set[int]:
+    calendar = Q(action_type_id__in=type_ids, start__isnull=False)
+    # Ordinary actions: one index range per user on (follower, when).
+    near = Q(when__gte=start - recurrence.LOOK_BACK, when__lt=end)
+    series = ~Q(rrule="") & Q(when__lt=end) & (Q(series_end__isnull=True) | Q(series_end__gt=start))
+    long = Q(long_event=True, when__lt=end)
+    followed = Action.objects.filter(calendar, followed_by_id__in=user_ids).filter(near | series | long)
+    ids = set(followed.values_list("pk", flat=True))
+    taking_part = Action.participants.through.objects.filter(user_id__in=user_ids).values("action_id")
+    ids |= set(
+        Action.objects.filter(calendar, pk__in=taking_part).filter(near | series | long).values_list("pk", flat=True)
+    )
+    return ids
+
+
+def agenda_entries(
+    viewer: User,
+    user_ids: list[int],
+    start: datetime,
+    end: datetime,
+    *,
+    include_cancelled: bool = False,
+) -> list[Entry]:
+    """The occurrences of the calendar actions followed by, or taken part in by, ``user_ids``
+    that overlap [start, end), sorted by start; the viewer's view of each (busy or full)."""
+    user_ids = list(dict.fromkeys(user_ids))[:MAX_USERS]
+    if not user_ids or end <= start:
+        return []
+    type_ids = list(calendar_types().values_list("pk", flat=True))
+    if not type_ids:
+        return []
+    ids = _candidate_ids(user_ids, start, end, type_ids)
+    if not ids:
+        return []
+    rows = (
+        Action.objects.filter(pk__in=ids)
+        .select_related("action_type", "party")
+        .only(
+            "subject",
+            "start",
+            "end",
+            "all_day",
+            "duration_minutes",
+            "status",
+            "private",
+            "rrule",
+            "exdates",
+            "series_id",
+            "recurrence_id",
+            "followed_by_id",
+            "created_by_id",
+            "version",
+            "party__name",
+            "action_type__colour",
+            "action_type__icon",
+            "action_type__default_duration",
+            "action_type__name_fr",
+            "action_type__name_en",
+            "action_type__name_nl",
+        )
+    )
+    if not include_cancelled:
+        rows = rows.exclude(status=ActionStatus.CANCELLED)
+    actions = list(rows)
+    participants: dict[int, list[int]] = {}
+    for action_id, user_id in Action.participants.through.objects.filter(action_id__in=ids).values_list(
+        "action_id", "user_id"
+    ):
+        participants.setdefault(action_id, []).append(user_id)
+    wanted = set(user_ids)
+    entries: list[Entry] = []
+    for action in actions:
+        users = [u for u in [action.followed_by_id, *participants.get(action.pk, [])] if u in wanted]
+        visible = may_see(viewer, action)
+        for occurrence in recurrence.occurrences(action, start, end):
+            entry = Entry(
+                action_id=action.pk,
+                start=occurrence.start,
+                end=occurrence.end,
+                all_day=action.all_day,
+                users=users,
+                busy=not visible,
+                recurring=bool(action.rrule),
+                recurrence_id=occurrence.recurrence_id if action.rrule else None,
+                editable=visible and may_change(viewer, action),
+            )
+            if visible:
+                entry.subject = action.subject
+                entry.type_id = action.action_type_id
+                entry.colour = action.action_type.colour
+                entry.icon = action.action_type.icon
+                entry.status = action.status
+                entry.party_id = action.party_id
+                entry.party = action.party.name if action.party_id else ""
+                entry.private = action.private
+                entry.version = action.version
+            entries.append(entry)
+    entries.sort(key=lambda e: (e.start, e.action_id))
+    return entries
