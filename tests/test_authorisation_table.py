@@ -460,13 +460,29 @@ def test_every_route_is_in_the_table():
         match = resolve(re.sub(r"\{\w+\}", "1", url).split("?")[0])
         return f"{match.namespace}:{match.url_name}" if match.namespace else match.url_name
 
+    from .test_authorisation_agenda import AGENDA_API, AGENDA_PAGES
     from .test_authorisation_mail import MAIL_API, MAIL_PAGES
+    from .test_authorisation_planning import PLANNING_API, PLANNING_PAGES
+    from .test_authorisation_reminders import REMINDERS_API, REMINDERS_PAGES
     from .test_authorisation_mailings import MAILING_API, MAILING_PAGES
     from .test_authorisation_sales import SALES_API, SALES_PAGES
 
     listed = {
         name_of(row[2])
-        for row in PAGES + API + SALES_PAGES + SALES_API + MAIL_PAGES + MAIL_API + MAILING_PAGES + MAILING_API
+        for row in PAGES
+        + API
+        + SALES_PAGES
+        + SALES_API
+        + MAIL_PAGES
+        + MAIL_API
+        + MAILING_PAGES
+        + MAILING_API
+        + AGENDA_PAGES
+        + AGENDA_API
+        + PLANNING_PAGES
+        + PLANNING_API
+        + REMINDERS_PAGES
+        + REMINDERS_API
     }
     assert set(names(get_resolver().url_patterns)) - listed - UNLISTED == set()
 

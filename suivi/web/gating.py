@@ -14,13 +14,18 @@ from django.urls import URLPattern, URLResolver
 
 from suivi.core.company import company_settings
 from suivi.core.gates import opportunities_refusal, refusal
-from suivi.core.models import CompanySettings
+from suivi.core.models import CompanySettings, CrmLevel
 
 Gate = Callable[[CompanySettings], str | None]
 
 
 def crm_gate(settings_obj: CompanySettings) -> str | None:
     return refusal(settings_obj)
+
+
+def agenda_gate(settings_obj: CompanySettings) -> str | None:
+    """The shared agenda and planning are CRM level M2 (S2a, S2c)."""
+    return refusal(settings_obj, CrmLevel.FULL)
 
 
 def opportunities_gate(settings_obj: CompanySettings) -> str | None:

@@ -1,9 +1,10 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from .gating import crm_gate, gated, opportunities_gate
+from .gating import agenda_gate, crm_gate, gated, opportunities_gate
 from .views import (
     actions,
+    agenda,
     auth,
     contacts,
     documents,
@@ -14,6 +15,8 @@ from .views import (
     mailings,
     pages,
     parties,
+    planning,
+    reminders,
     sales_settings,
     settings,
     users,
@@ -98,6 +101,9 @@ opportunity_patterns = [
     path("pipeline/stages/<int:pk>/", folders.pipeline_column, name="pipeline_column"),
 ]
 
+# The shared agenda and planning (M2): behind the M2 gate (which includes the CRM gate).
+agenda_patterns = [*agenda.urlpatterns, *planning.urlpatterns, *reminders.urlpatterns]
+
 # The commercial side: behind login, not behind the CRM gate (quotes and invoices work with the CRM off).
 sales_patterns = [
     path("documents/", documents.document_list_page, name="document_list"),
@@ -140,6 +146,10 @@ urlpatterns = [
     path("crm/", include(gated(crm_patterns, crm_gate))),
     path("sales/", include(sales_patterns)),
     path("crm/", include(gated(opportunity_patterns, opportunities_gate))),
+    path("crm/", include(gated(agenda_patterns, agenda_gate))),
+    # Public by design: a calendar application polls a feed without a session; the secret in the
+    # address is the proof, and the M2 gate is checked by the view (``web.views.planning``).
+    *planning.public_urlpatterns,
     path("parties/", parties.party_list_page, name="party_list"),
     path("parties/new/", parties.party_create, name="party_create"),
     path("parties/typeahead/", parties.party_typeahead_page, name="party_typeahead"),

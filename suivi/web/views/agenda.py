@@ -1,0 +1,3 @@
+"""agenda pages of the M2 agenda."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""reminders pages of the M2 agenda."""
+
+urlpatterns: list = []
