@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 from suivi.accounts.models import User
 from suivi.activities import recurrence
 from suivi.activities.models import Action, ActionStatus, ActionType
+
+from .models import SavedView
 
 # The most users one agenda read shows side by side.
 MAX_USERS = 50
@@ -170,3 +173,23 @@ def agenda_entries(
             entries.append(entry)
     entries.sort(key=lambda e: (e.start, e.action_id))
     return entries
+
+
+# --- saved views ---------------------------------------------------------------------------------
+
+
+def visible_views(user: User) -> QuerySet[SavedView]:
+    """The saved views ``user`` may open: their own and the shared ones (managers: all)."""
+    if not (user and user.is_authenticated):
+        return SavedView.objects.none()
+    views = SavedView.objects.all() if user.is_manager else SavedView.objects.filter(Q(owner=user) | Q(shared=True))
+    return views.select_related("owner").prefetch_related("users")
+
+
+def access_view(user: User, view_id) -> SavedView:
+    """The saved view ``view_id`` if ``user`` may open it; 404 otherwise (others' own views
+    included)."""
+    try:
+        return visible_views(user).get(pk=int(view_id))
+    except (SavedView.DoesNotExist, ValueError, TypeError) as e:
+        raise Http404 from e
