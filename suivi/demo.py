@@ -22,6 +22,7 @@ from stdnum.nl import btw as nl_vat
 
 from suivi.accounts import services as account_services
 from suivi.accounts.models import Role, User
+from suivi.agenda.demo import load_agenda
 from suivi.core.models import CompanySettings
 from suivi.lib.text import fold, words
 from suivi.parties.keywords import party_words
@@ -409,6 +410,7 @@ def load(size: str = "standard", seed: int = 7, stdout=None) -> str | None:
     load_crm(target, users, rng, stdout)
     load_sales()  # VAT rates, articles, journals with their layouts
     load_demo_rules()  # e-mailing a quote asks for a call back in 8 days, and so on
+    load_agenda(users)  # a weekly team meeting, a monthly review, holidays, a part-time week, a leave
     return password
 
 

@@ -141,3 +141,24 @@ def test_a_removed_occurrence_is_not_shown(plain_user, meeting):
         for e in agenda_entries(plain_user, [plain_user.pk], brussels(2027, 3, 1), brussels(2027, 4, 1))
     ]
     assert days == [1, 15, 22]
+
+
+def test_the_demo_agenda_shows_the_weekly_team_meeting_to_every_demo_user_this_week(db):
+    from django.utils import timezone
+
+    from suivi.accounts.models import User
+    from suivi.agenda.demo import TEAM_MEETING, load_agenda
+    from suivi.agenda.models import Holiday
+    from suivi.demo import ensure_users
+
+    users, _password = ensure_users(5)
+    load_agenda(users)
+    load_agenda(users)  # made once
+    today = timezone.localdate()
+    monday = datetime.combine(today - timedelta(days=today.weekday()), datetime.min.time(), tzinfo=BRUSSELS)
+    viewer = User.objects.get(username="luc")
+    entries = agenda_entries(viewer, [u.pk for u in users], monday, monday + timedelta(days=7))
+    (team,) = [e for e in entries if e.subject == TEAM_MEETING]
+    assert set(team.users) == {u.pk for u in users}
+    assert team.start.astimezone(BRUSSELS).strftime("%a %H:%M") == "Mon 09:00"
+    assert Holiday.objects.filter(name="Fête nationale").count() == 2
