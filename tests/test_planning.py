@@ -1,0 +1,196 @@
+"""Planning (S2c): free slots where every chosen user is in working hours, not absent, not on a
+company holiday and not in a meeting (recurrences included, across a daylight-saving change);
+booking a slot (one action, the others as participants, refused when taken meanwhile); the team
+load figures."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from suivi.activities.models import Action, ActionStatus, ActionType
+from suivi.agenda import planning, services
+from suivi.agenda.models import WorkingHours
+from suivi.core.errors import InvalidInput, PermissionDenied
+from suivi.core.models import CompanySettings
+
+from . import factories
+from .conftest import logged_in, make_user
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+HOUR = timedelta(hours=1)
+
+
+def brussels(*args) -> datetime:
+    return datetime(*args, tzinfo=BRUSSELS)
+
+
+def local(slot) -> str:
+    return f"{slot.start.astimezone(BRUSSELS):%a %d %H:%M}–{slot.end.astimezone(BRUSSELS):%H:%M}"
+
+
+@pytest.fixture
+def meeting(db):
+    return ActionType.objects.create(
+        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
+    )
+
+
+@pytest.fixture
+def olive(db):
+    return make_user("olive", first_name="Olive")
+
+
+@pytest.fixture
+def otto(db):
+    return make_user("otto", first_name="Otto")
+
+
+# Monday 7 June 2027 is an ordinary working Monday.
+MONDAY = brussels(2027, 6, 7)
+
+
+def test_without_working_hours_the_company_week_is_used_and_lunch_is_not_offered(olive):
+    slots = planning.free_slots([olive.pk], 2 * HOUR, MONDAY, MONDAY + timedelta(days=1), limit=10)
+    assert [local(s) for s in slots] == [
+        "Mon 07 09:00–11:00",
+        "Mon 07 13:30–15:30",
+        "Mon 07 15:30–17:30",
+    ]
+
+
+def test_slots_respect_each_users_own_working_hours(olive, otto):
+    services.save_working_hours(acting_user=olive, user=olive, spans=[(0, time(14, 0), time(18, 0))])
+    slots = planning.free_slots([olive.pk, otto.pk], HOUR, MONDAY, MONDAY + timedelta(days=1))
+    assert [local(s) for s in slots] == ["Mon 07 14:00–15:00", "Mon 07 15:00–16:00", "Mon 07 16:00–17:00"]
+
+
+def test_a_company_holiday_gives_no_slot_that_day(olive, admin_user):
+    services.save_holiday(acting_user=admin_user, holiday=None, values={"day": date(2027, 6, 7), "name": "Closed"})
+    slots = planning.free_slots([olive.pk], HOUR, MONDAY, MONDAY + timedelta(days=2), limit=1)
+    assert local(slots[0]) == "Tue 08 09:00–10:00"
+
+
+def test_an_absence_removes_its_hours_for_that_user_only(olive, otto):
+    services.save_absence(
+        acting_user=otto,
+        absence=None,
+        user=otto,
+        values={"start": brussels(2027, 6, 7, 8, 0), "end": brussels(2027, 6, 7, 15, 0), "reason": "Dentist"},
+    )
+    alone = planning.free_slots([olive.pk], HOUR, MONDAY, MONDAY + timedelta(days=1), limit=1)
+    together = planning.free_slots([olive.pk, otto.pk], HOUR, MONDAY, MONDAY + timedelta(days=1), limit=1)
+    assert local(alone[0]) == "Mon 07 09:00–10:00"
+    assert local(together[0]) == "Mon 07 15:00–16:00"
+
+
+def test_an_existing_action_of_either_user_is_avoided_but_a_cancelled_one_is_not(olive, otto, meeting):
+    factories.action(
+        otto, action_type=meeting, start=brussels(2027, 6, 7, 9, 0), end=brussels(2027, 6, 7, 10, 30), private=True
+    )
+    cancelled = factories.action(
+        olive, action_type=meeting, start=brussels(2027, 6, 7, 10, 30), end=brussels(2027, 6, 7, 12, 30)
+    )
+    Action.objects.filter(pk=cancelled.pk).update(status=ActionStatus.CANCELLED)
+    slots = planning.free_slots([olive.pk, otto.pk], HOUR, MONDAY, MONDAY + timedelta(days=1), limit=2)
+    assert [local(s) for s in slots] == ["Mon 07 10:30–11:30", "Mon 07 11:30–12:30"]
+
+
+def test_a_weekly_recurring_action_blocks_every_week(olive, meeting):
+    factories.action(
+        olive,
+        action_type=meeting,
+        subject="Team",
+        start=brussels(2027, 1, 4, 9, 0),
+        end=brussels(2027, 1, 4, 12, 30),
+        rrule="FREQ=WEEKLY;BYDAY=MO",
+    )
+    slots = planning.free_slots([olive.pk], HOUR, MONDAY + timedelta(days=7), MONDAY + timedelta(days=8), limit=1)
+    assert local(slots[0]) == "Mon 14 13:30–14:30"
+
+
+def test_a_participant_is_busy_in_an_action_someone_else_follows(olive, otto, meeting):
+    action = factories.action(olive, action_type=meeting, start=brussels(2027, 6, 7, 9), end=brussels(2027, 6, 7, 11))
+    action.participants.set([otto])
+    slots = planning.free_slots([otto.pk], HOUR, MONDAY, MONDAY + timedelta(days=1), limit=1)
+    assert local(slots[0]) == "Mon 07 11:00–12:00"
+
+
+def test_slots_keep_their_wall_clock_time_on_the_daylight_saving_sunday(olive):
+    # Sunday 28 March 2027 the clocks go from 02:00 to 03:00; Olive works that Sunday 09–12.
+    services.save_working_hours(acting_user=olive, user=olive, spans=[(6, time(9, 0), time(12, 0))])
+    sunday = brussels(2027, 3, 28)
+    slots = planning.free_slots([olive.pk], HOUR, sunday, sunday + timedelta(days=1))
+    assert [local(s) for s in slots] == ["Sun 28 09:00–10:00", "Sun 28 10:00–11:00", "Sun 28 11:00–12:00"]
+    assert slots[0].start == datetime(2027, 3, 28, 7, 0, tzinfo=UTC)  # CEST: UTC+2
+    before = planning.free_slots([olive.pk], HOUR, sunday - timedelta(days=7), sunday - timedelta(days=6))
+    assert before[0].start == datetime(2027, 3, 21, 8, 0, tzinfo=UTC)  # CET: UTC+1
+
+
+def test_the_search_reads_the_agenda_once_whatever_the_number_of_slots(
+    olive, otto, meeting, django_assert_max_num_queries
+):
+    for day in range(20):
+        factories.action(
+            olive,
+            action_type=meeting,
+            start=MONDAY + timedelta(days=day, hours=10),
+            end=MONDAY + timedelta(days=day, hours=11),
+        )
+    with django_assert_max_num_queries(10):
+        slots = planning.free_slots(
+            [olive.pk, otto.pk], timedelta(minutes=30), MONDAY, MONDAY + timedelta(weeks=4), limit=200
+        )
+    assert len(slots) > 100
+
+
+def test_working_hours_that_end_before_they_start_or_overlap_are_refused(olive):
+    with pytest.raises(InvalidInput) as refused:
+        services.save_working_hours(acting_user=olive, user=olive, spans=[(0, time(12, 0), time(9, 0))])
+    assert "must be after the start" in refused.value.errors["day-0"]
+    with pytest.raises(InvalidInput) as refused:
+        services.save_working_hours(
+            acting_user=olive, user=olive, spans=[(1, time(9, 0), time(12, 0)), (1, time(11, 0), time(14, 0))]
+        )
+    assert "overlap" in refused.value.errors["day-1"]
+    assert not WorkingHours.objects.filter(user=olive).exists()
+
+
+def test_overlapping_absences_are_refused_and_someone_else_cannot_record_one(olive, otto):
+    values = {"start": brussels(2027, 6, 7, 8), "end": brussels(2027, 6, 8, 18), "reason": "Leave"}
+    services.save_absence(acting_user=olive, absence=None, user=olive, values=values)
+    with pytest.raises(InvalidInput) as refused:
+        services.save_absence(
+            acting_user=olive, absence=None, user=olive, values={**values, "start": brussels(2027, 6, 8, 9)}
+        )
+    assert "overlaps another one" in refused.value.errors["start"]
+    with pytest.raises(PermissionDenied):
+        services.save_absence(
+            acting_user=otto, absence=None, user=olive, values={**values, "start": brussels(2027, 7, 1)}
+        )
+
+
+def test_team_load_counts_booked_hours_within_working_time_per_day_and_week(olive, otto, meeting):
+    factories.action(olive, action_type=meeting, start=brussels(2027, 6, 7, 9), end=brussels(2027, 6, 7, 11))
+    factories.action(
+        olive, action_type=meeting, start=brussels(2027, 6, 8, 12), end=brussels(2027, 6, 8, 14)
+    )  # 1h lunch
+    factories.action(olive, action_type=meeting, start=brussels(2027, 6, 12, 10), end=brussels(2027, 6, 12, 12))  # Sat
+    services.save_absence(
+        acting_user=otto,
+        absence=None,
+        user=otto,
+        values={"start": brussels(2027, 6, 9, 0), "end": brussels(2027, 6, 10, 0), "reason": ""},
+    )
+    rows = planning.team_load([olive.pk, otto.pk], date(2027, 6, 7), date(2027, 6, 13), by="day")
+    olive_row, otto_row = rows
+    assert [c.booked_hours for c in olive_row.cells] == [2, 1, 0, 0, 0, 0, 0]
+    assert [c.available_hours for c in olive_row.cells] == [7.5, 7.5, 7.5, 7.5, 7.5, 0, 0]
+    assert olive_row.cells[0].percent == 27
+    assert [c.available_hours for c in otto_row.cells] == [7.5, 7.5, 0, 7.5, 7.5, 0, 0]
+    weeks = planning.team_load([olive.pk, otto.pk], date(2027, 6, 7), date(2027, 6, 20), by="week")
+    assert [(c.first_day, c.booked_hours, c.available_hours) for c in weeks[0].cells] == [
+        (date(2027, 6, 7), 3, 37.5),
+        (date(2027, 6, 14), 0, 37.5),
+    ]
+    assert weeks[1].cells[0].available_hours == 30
