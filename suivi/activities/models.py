@@ -384,3 +384,73 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Reminder(models.Model):
+    """A reminder of an action, some minutes before each of its occurrences (M2). A series'
+    reminders also remind its exceptions (the occurrences changed on their own)."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="reminders")
+    minutes_before = models.PositiveIntegerField(_("minutes before"))
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["action", "minutes_before"]
+        constraints = [models.UniqueConstraint(fields=["action", "minutes_before"], name="reminder_once")]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} −{self.minutes_before} min"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    # Claimed by a worker that died before saying whether its mail left: never sent again
+    # (at most once), but shown in the browser like a sent one.
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class ReminderDelivery(models.Model):
+    """The durable promise of one reminder, for one occurrence, to one person: created once by
+    the sweep (unique), claimed by a conditional UPDATE, e-mailed, then marked sent. It is also
+    what the browser's notification area lists (``read_at``)."""
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="deliveries")
+    # The action that holds the occurrence (the master, or an exception of it).
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_deliveries")
+    occurrence_start = models.DateTimeField()
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    late = models.BooleanField(default=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("reminder delivery")
+        verbose_name_plural = _("reminder deliveries")
+        ordering = ["-due_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["reminder", "user", "occurrence_start"], name="reminder_delivery_once")
+        ]
+        indexes = [
+            models.Index(fields=["state", "due_at"], name="reminder_delivery_due"),
+            models.Index(fields=["user", "read_at", "-due_at"], name="reminder_delivery_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reminder_id} {self.user_id} {self.occurrence_start:%Y-%m-%d %H:%M}"
+
+
+class ReminderSweep(models.Model):
+    """When the reminder sweep last ran (one row): the next one creates the deliveries due since
+    then, so that a reminder due while the worker was down is sent late rather than never."""
+
+    last_run = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.last_run:%Y-%m-%d %H:%M:%S}"
