@@ -118,3 +118,24 @@ def test_the_board_reads_each_column_in_closing_order(users):
     text = plan(qs)
     assert not problems(text) and "activities_folder" in text and "Seq Scan on activities_folder" not in text, text
     assert "SCAN activities_folder\n" not in text + "\n", text
+
+
+def test_the_agenda_reads_each_users_actions_by_index_ranges_whatever_the_table_holds(users):
+    """The week view of several users: the followed actions are three index ranges (starts in
+    the range, recurring series, long events), the ones taken part in come by primary key from
+    the participants' index; the UNION's own B-tree only merges the ids found."""
+    from datetime import UTC, datetime
+
+    from suivi.agenda.queries import candidate_queries
+
+    start, end = datetime(2027, 1, 4, tzinfo=UTC), datetime(2027, 1, 11, tzinfo=UTC)
+    followed, taking_part = candidate_queries([users[0].pk, users[1].pk], start, end)
+    text = plan(followed)
+    if connection.vendor == "sqlite":
+        searches = [line for line in text.splitlines() if "activities_action " in line + " "]
+        assert len(searches) == 3, text
+        for line, index in zip(searches, ("action_follower_when", "action_series", "action_long"), strict=True):
+            assert f"INDEX {index} (followed_by_id=? AND when" in line, text
+        assert "SCAN" not in plan(taking_part), plan(taking_part)
+    else:
+        assert "Seq Scan" not in text and "Seq Scan" not in plan(taking_part), text

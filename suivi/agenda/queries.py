@@ -74,18 +74,34 @@ def may_change(viewer: User, action: Action) -> bool:
     return viewer.is_manager or viewer.pk in (action.followed_by_id, action.created_by_id)
 
 
-def _candidate_ids(user_ids: list[int], start: datetime, end: datetime, type_ids: list[int]) -> set[int]:
-    calendar = Q(action_type_id__in=type_ids, start__isnull=False)
-    # Ordinary actions: one index range per user on (follower, when).
-    near = Q(when__gte=start - recurrence.LOOK_BACK, when__lt=end)
-    series = ~Q(rrule="") & Q(when__lt=end) & (Q(series_end__isnull=True) | Q(series_end__gt=start))
-    long = Q(long_event=True, when__lt=end)
-    followed = Action.objects.filter(calendar, followed_by_id__in=user_ids).filter(near | series | long)
-    ids = set(followed.values_list("pk", flat=True))
-    taking_part = Action.participants.through.objects.filter(user_id__in=user_ids).values("action_id")
-    ids |= set(
-        Action.objects.filter(calendar, pk__in=taking_part).filter(near | series | long).values_list("pk", flat=True)
+def _in_range(qs: QuerySet[Action], start: datetime, end: datetime) -> QuerySet:
+    """The ids of ``qs`` that may overlap [start, end): three index ranges in one UNION — the
+    starts within the range (going back ``LOOK_BACK``), the recurring series (a partial index),
+    the long events (another)."""
+    near = qs.filter(when__gte=start - recurrence.LOOK_BACK, when__lt=end)
+    series = qs.filter(~Q(rrule=""), when__lt=end).filter(Q(series_end__isnull=True) | Q(series_end__gt=start))
+    long = qs.filter(long_event=True, when__lt=end)
+    return near.values_list("pk", flat=True).union(
+        series.values_list("pk", flat=True), long.values_list("pk", flat=True)
     )
+
+
+def candidate_queries(user_ids: list[int], start: datetime, end: datetime) -> list[QuerySet]:
+    """The two reads of ids (followed, taken part in); the query-plan test reads their plans.
+    The calendar types are checked on the rows read afterwards: a condition on the type here
+    would tempt the planner into the (type, when) index, which holds every user's actions."""
+    actions = Action.objects.order_by()
+    taking_part = Action.participants.through.objects.filter(user_id__in=user_ids).values("action_id")
+    return [
+        _in_range(actions.filter(followed_by_id__in=user_ids), start, end),
+        _in_range(actions.filter(pk__in=taking_part), start, end),
+    ]
+
+
+def _candidate_ids(user_ids: list[int], start: datetime, end: datetime) -> set[int]:
+    ids: set[int] = set()
+    for qs in candidate_queries(user_ids, start, end):
+        ids.update(qs)
     return ids
 
 
@@ -105,11 +121,11 @@ def agenda_entries(
     type_ids = list(calendar_types().values_list("pk", flat=True))
     if not type_ids:
         return []
-    ids = _candidate_ids(user_ids, start, end, type_ids)
+    ids = _candidate_ids(user_ids, start, end)
     if not ids:
         return []
     rows = (
-        Action.objects.filter(pk__in=ids)
+        Action.objects.filter(pk__in=ids, action_type_id__in=type_ids, start__isnull=False)
         .select_related("action_type", "party")
         .only(
             "subject",
@@ -193,3 +209,37 @@ def access_view(user: User, view_id) -> SavedView:
         return visible_views(user).get(pk=int(view_id))
     except (SavedView.DoesNotExist, ValueError, TypeError) as e:
         raise Http404 from e
+
+
+# --- feeds: the actions themselves, series written once --------------------------------------------
+
+
+@dataclass
+class FeedAction:
+    """One action of a feed as the viewer may see it: a series master once (its rule, not its
+    occurrences), an exception, or a plain action. ``busy``: someone else's private action."""
+
+    action: Action
+    busy: bool
+
+
+def feed_actions(viewer: User, user_ids: list[int], start: datetime, end: datetime) -> list[FeedAction]:
+    """The calendar actions of ``user_ids`` that have an occurrence in [start, end) — recurring
+    masters whatever their start — unexpanded, cancelled ones left out, with the visibility rule
+    of ``agenda_entries`` (``may_see``)."""
+    user_ids = list(dict.fromkeys(user_ids))[:MAX_USERS]
+    type_ids = list(calendar_types().values_list("pk", flat=True))
+    if not user_ids or end <= start or not type_ids:
+        return []
+    ids = _candidate_ids(user_ids, start, end, type_ids)
+    rows = (
+        Action.objects.filter(pk__in=ids)
+        .exclude(status=ActionStatus.CANCELLED)
+        .select_related("action_type", "party")
+        .order_by("start", "pk")
+    )
+    found = []
+    for action in rows:
+        if action.rrule or recurrence.occurrences(action, start, end):
+            found.append(FeedAction(action, busy=not may_see(viewer, action)))
+    return found
