@@ -8,3 +8,7 @@ class AgendaConfig(AppConfig):
     name = "suivi.agenda"
     label = "agenda"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers the reminder mail sweep with the worker (it discovers only `tasks` modules).
+        from . import jobs  # noqa: F401
