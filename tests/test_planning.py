@@ -194,3 +194,128 @@ def test_team_load_counts_booked_hours_within_working_time_per_day_and_week(oliv
         (date(2027, 6, 14), 0, 37.5),
     ]
     assert weeks[1].cells[0].available_hours == 30
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def m2(db):
+    CompanySettings.objects.filter(pk=1).update(crm_level="full")
+
+
+def _book_url(client, users, duration=60, start=MONDAY):
+    response = client.get(
+        "/crm/planning/",
+        {"users": [u.pk for u in users], "duration": duration, "start": start.date().isoformat(), "days": 7},
+    )
+    assert response.status_code == 200
+    return response.context["slots"]
+
+
+def test_the_search_page_lists_slots_and_booking_one_makes_one_action_with_the_others_as_participants(
+    m2, olive, otto, meeting, settings
+):
+    client = logged_in(olive)
+    monday = brussels(2030, 6, 3)
+    slots = _book_url(client, [otto, olive], start=monday)
+    slot, url = slots[0]
+    assert local(slot) == "Mon 03 09:00–10:00"
+    form = client.get(url)
+    assert form.status_code == 200
+    assert "Otto" in form.content.decode()
+    response = client.post(
+        "/crm/planning/book/",
+        {
+            "slot": slot.start.isoformat(),
+            "duration": 60,
+            "users": [otto.pk, olive.pk],
+            "subject": "Kick-off",
+            "action_type": meeting.pk,
+        },
+    )
+    assert response.status_code == 302
+    action = Action.objects.get(subject="Kick-off")
+    assert Action.objects.filter(subject="Kick-off").count() == 1
+    assert action.followed_by == olive  # the viewer, being among the chosen users
+    assert list(action.participants.all()) == [otto]
+    assert (action.start, action.end) == (slot.start, slot.end)
+    booked = client.get(response["Location"])
+    assert "Otto" in booked.content.decode()
+    again = _book_url(client, [otto, olive], start=monday)
+    assert local(again[0][0]) == "Mon 03 10:00–11:00"
+
+
+def test_booking_a_slot_someone_took_meanwhile_is_refused_with_a_message(m2, olive, otto, meeting):
+    client = logged_in(olive)
+    monday = brussels(2030, 6, 3)
+    slot, _url = _book_url(client, [olive, otto], start=monday)[0]
+    factories.action(otto, action_type=meeting, subject="Faster", start=slot.start, end=slot.end)
+    response = client.post(
+        "/crm/planning/book/",
+        {
+            "slot": slot.start.isoformat(),
+            "duration": 60,
+            "users": [olive.pk, otto.pk],
+            "subject": "Late",
+            "action_type": meeting.pk,
+        },
+    )
+    assert response.status_code == 409
+    assert "no longer free" in response.content.decode()
+    assert not Action.objects.filter(subject="Late").exists()
+    assert 'value="Late"' in response.content.decode()  # what was typed is kept
+
+
+def test_the_team_load_page_shows_hours_booked_of_hours_available(m2, olive, otto, meeting):
+    factories.action(olive, action_type=meeting, start=brussels(2027, 6, 7, 9), end=brussels(2027, 6, 7, 11))
+    response = logged_in(olive).get(
+        "/crm/planning/load/", {"users": [olive.pk, otto.pk], "start": "2027-06-07", "by": "day", "count": 5}
+    )
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "2 / 7.50 h" in text
+    assert "0 / 7.50 h" in text
+
+
+def test_a_bad_search_keeps_what_was_typed_and_says_why(m2, olive):
+    response = logged_in(olive).get(
+        "/crm/planning/", {"users": [olive.pk], "duration": 60, "start": "31/02", "days": 7}
+    )
+    assert response.status_code == 400
+    assert 'value="31/02"' in response.content.decode()
+
+
+def test_working_hours_page_saves_a_week_and_refuses_an_end_before_its_start(m2, olive):
+    client = logged_in(olive)
+    page = client.get("/crm/planning/hours/")
+    assert "company's usual week" in page.content.decode()
+    bad = client.post("/crm/planning/hours/", {"d0_0_start": "12:00", "d0_0_end": "09:00"})
+    assert bad.status_code == 400
+    assert "must be after the start" in bad.content.decode()
+    assert 'value="12:00"' in bad.content.decode()
+    ok = client.post(
+        "/crm/planning/hours/", {"d0_0_start": "08:00", "d0_0_end": "12:00", "d2_0_start": "08:00", "d2_0_end": "16:00"}
+    )
+    assert ok.status_code == 302
+    assert [str(h) for h in WorkingHours.objects.filter(user=olive)] == ["Monday 08:00–12:00", "Wednesday 08:00–16:00"]
+
+
+def test_absences_and_holidays_pages(m2, olive, admin_user):
+    client = logged_in(olive)
+    response = client.post(
+        "/crm/planning/absences/",
+        {"user": olive.pk, "start": "2027-06-07T08:00", "end": "2027-06-07T07:00", "reason": "x"},
+    )
+    assert response.status_code == 400
+    assert "must be after the start" in response.content.decode()
+    response = client.post(
+        "/crm/planning/absences/",
+        {"user": olive.pk, "start": "2027-06-07T08:00", "end": "2027-06-07T18:00", "reason": "Dentist"},
+    )
+    assert response.status_code == 302
+    assert "Dentist" in client.get("/crm/planning/absences/").content.decode()
+    assert client.post("/crm/planning/holidays/", {"day": "2027-07-21", "name": "National day"}).status_code == 403
+    admin = logged_in(admin_user)
+    assert admin.post("/crm/planning/holidays/", {"day": "2027-07-21", "name": "National day"}).status_code == 302
+    assert "National day" in client.get("/crm/planning/holidays/").content.decode()

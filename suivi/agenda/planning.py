@@ -34,6 +34,8 @@ DEFAULT_WEEK: dict[int, list[tuple[time, time]]] = {
 }
 # The longest window one search or load table reads.
 MAX_WINDOW = timedelta(days=92)
+# The most users one search or load table compares.
+MAX_USERS_PER_SEARCH = 20
 DEFAULT_STEP = timedelta(minutes=15)
 DEFAULT_LIMIT = 10
 

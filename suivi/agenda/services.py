@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from suivi.accounts.models import User
 from suivi.core import audit
-from suivi.core.errors import InvalidInput, PermissionDenied, lock_for_update
+from suivi.core.errors import InvalidInput, PermissionDenied, SuiviError, lock_for_update
 
 from .models import Absence, CalendarFeed, Holiday, SavedView, WorkingHours
 
@@ -282,3 +282,44 @@ def revoke_feed(*, acting_user: User, feed: CalendarFeed) -> CalendarFeed:
         feed.save(update_fields=["revoked_at"])
         audit.record(acting_user, "update", feed, {"revoked_at": [None, str(feed.revoked_at)]})
     return feed
+
+
+# --- booking a free slot -------------------------------------------------------------------------
+
+
+class SlotTaken(SuiviError):
+    """The slot is no longer free for everyone (someone booked it meanwhile); nothing was saved."""
+
+
+@transaction.atomic
+def book_slot(*, acting_user: User, users: list[User], start: datetime, end: datetime, values: dict[str, Any]):
+    """Book [start, end) for ``users``: ONE action followed by the acting user if they are among
+    ``users``, else by the first of them, with the others as participants (see
+    ``web.views.planning``). The slot is checked again under lock: if it was taken meanwhile
+    the booking is refused with ``SlotTaken``."""
+    from suivi.activities import services as action_services
+
+    from . import planning
+
+    users = list(dict.fromkeys(users))
+    if not users:
+        raise InvalidInput({"users": _("Choose at least one user.")})
+    # Lock the chosen users' rows so that two bookings of the same people are made one after the
+    # other: the second one then sees the first one's action.
+    User.objects.select_for_update().filter(pk__in=[u.pk for u in users]).exists()
+    if not planning.is_free([u.pk for u in users], start, end):
+        raise SlotTaken(
+            _(
+                "This slot is no longer free: someone booked it meanwhile, or it is outside someone's "
+                "working hours. Search again."
+            )
+        )
+    follower = acting_user if acting_user in users else users[0]
+    action = action_services.create_action(
+        acting_user=acting_user, values={**values, "followed_by": follower, "start": start, "end": end}
+    )
+    others = [u for u in users if u.pk != follower.pk]
+    if others:
+        action.participants.set(others)
+        audit.record(acting_user, "update", action, {"participants": [[], sorted(str(u) for u in others)]})
+    return action
