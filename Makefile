@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-pg bench load lint lock messages setup dev-setup browser mailservers pdf-libs clean
+.PHONY: run test test-pg bench load lint lock messages setup dev-setup browser mailservers pdf-libs assets clean
 
 DEV_STAMP := $(VENV)/.installed-dev
 
@@ -23,14 +23,26 @@ $(DEV_STAMP): $(STAMP) requirements-dev.lock
 	$(BIN)/python -m pip install -q -r requirements-dev.lock
 	@touch $(DEV_STAMP)
 
-setup: $(STAMP) messages pdf-libs
+setup: $(STAMP) messages pdf-libs assets
 
-dev-setup: $(DEV_STAMP) messages pdf-libs
+dev-setup: $(DEV_STAMP) messages pdf-libs assets
 
 # WeasyPrint (documents to PDF) needs Pango and a font; Debian's images usually have them.
 pdf-libs:
 	@ldconfig -p | grep -q libpangoft2-1.0 && test -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null)
+
+# Third-party front-end code (FullCalendar 6.1, docs/adr/0002-agenda-calendar-component.md) comes
+# from npm at set-up, pinned by package-lock.json, into a git-ignored static folder; never committed.
+FULLCALENDAR := suivi/web/static/vendor/fullcalendar
+assets: $(FULLCALENDAR)/index.global.min.js
+
+$(FULLCALENDAR)/index.global.min.js: package.json package-lock.json
+	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null)
+	npm ci --no-audit --no-fund --silent
+	@mkdir -p $(FULLCALENDAR)/locales
+	cp node_modules/fullcalendar/index.global.min.js node_modules/fullcalendar/LICENSE.md $(FULLCALENDAR)/
+	cp node_modules/@fullcalendar/core/locales/{fr,nl,en-gb}.global.min.js $(FULLCALENDAR)/locales/
 
 # Compiled catalogues are built, not committed.
 messages: $(STAMP)

@@ -1,0 +1,402 @@
+"""The shared agenda pages (issue 12, point 1): the JSON the calendar reads (wall-clock times in
+the viewer's zone, others' private actions as busy blocks), bad parameters refused with a
+message, moves and resizes through the services with the version read (409 when stale), a drop
+in another user's column, quick create, saved views, the M2 gate and the query count."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+
+from suivi.accounts.models import Role
+from suivi.activities.models import Action, ActionType
+from suivi.agenda.models import SavedView
+from suivi.core.models import CompanySettings
+
+from . import factories
+from .conftest import logged_in, make_user
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+UTC = ZoneInfo("UTC")
+
+
+def brussels(*args) -> datetime:
+    return datetime(*args, tzinfo=BRUSSELS)
+
+
+@pytest.fixture(autouse=True)
+def m2(db):
+    CompanySettings.objects.filter(pk=1).update(crm_enabled=True, crm_level="full")
+
+
+@pytest.fixture
+def meeting(db):
+    return ActionType.objects.create(
+        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
+    )
+
+
+def week_of(client, *users, start="2027-03-01T00:00:00", end="2027-03-08T00:00:00"):
+    params = {"start": start, "end": end}
+    if users:
+        params["users"] = ",".join(str(u.pk) for u in users)
+    response = client.get("/crm/agenda/events/", params)
+    assert response.status_code == 200, response.content
+    return response.json()["events"]
+
+
+def french(user) -> Client:
+    user.language = "fr"
+    user.save()
+    client = Client(HTTP_ACCEPT_LANGUAGE="fr")
+    client.force_login(user)
+    return client
+
+
+def test_the_agenda_page_opens_on_the_viewers_week_with_the_calendar_and_the_menu_link(user_client, plain_user):
+    response = user_client.get("/crm/agenda/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "data-agenda" in page and 'data-mode="week"' in page
+    assert 'href="/crm/agenda/"' in page  # the menu entry of the top bar
+    assert "vendor/fullcalendar/index.global.min.js" in page
+    assert f'<input type="checkbox" name="users" value="{plain_user.pk}" checked>' in page
+    # FullCalendar's injected style sheet is allowed by this page's nonce, and nothing else inline.
+    policy = response["Content-Security-Policy"]
+    nonce = response.context["request"].csp_nonce
+    assert f"'nonce-{nonce}'" in policy and "unsafe-inline" not in policy
+    assert f'<meta name="csp-nonce" content="{nonce}">' in page
+
+
+def test_the_events_are_wall_clock_times_with_what_the_calendar_needs(user_client, plain_user, meeting):
+    party = factories.party(plain_user, name="Garage Lambert")
+    action = factories.action(
+        plain_user,
+        action_type=meeting,
+        subject="Visite chantier",
+        party=party,
+        start=brussels(2027, 3, 2, 9, 0),
+        end=brussels(2027, 3, 2, 10, 30),
+    )
+    factories.action(plain_user, subject="Not a calendar type", start=brussels(2027, 3, 2, 11, 0))
+    [event] = week_of(user_client)
+    assert event["id"] == str(action.pk)
+    assert event["title"] == "Visite chantier"
+    assert (event["start"], event["end"], event["allDay"]) == ("2027-03-02T09:00:00", "2027-03-02T10:30:00", False)
+    assert event["editable"] is True
+    props = event["extendedProps"]
+    assert props["action"] == action.pk and props["version"] == action.version
+    assert props["party"] == "Garage Lambert" and props["busy"] is False
+    assert props["users"] == [plain_user.pk]
+    assert props["url"] == f"/crm/actions/{action.pk}/"
+
+
+def test_another_users_private_action_is_a_busy_block_with_no_subject_anywhere(meeting):
+    owner = make_user("olive", first_name="Olive")
+    viewer = make_user("otto", first_name="Otto")
+    party = factories.party(owner, name="Clinique Secrète")
+    factories.action(
+        owner,
+        action_type=meeting,
+        subject="Entretien confidentiel",
+        party=party,
+        private=True,
+        description="très privé",
+        start=brussels(2027, 3, 3, 14, 0),
+        end=brussels(2027, 3, 3, 15, 0),
+    )
+    client = logged_in(viewer)
+    [event] = week_of(client, owner)
+    assert event["title"] == "Busy"
+    assert event["editable"] is False
+    assert event["extendedProps"] == {"busy": True, "users": [owner.pk]}
+    assert (event["start"], event["end"]) == ("2027-03-03T14:00:00", "2027-03-03T15:00:00")
+    raw = client.get(
+        "/crm/agenda/events/", {"start": "2027-03-01", "end": "2027-03-08", "users": owner.pk}
+    ).content.decode()
+    page = client.get("/crm/agenda/", {"users": owner.pk, "date": "2027-03-03"}).content.decode()
+    for text in (raw, page):
+        assert "Entretien confidentiel" not in text and "Clinique" not in text and "privé" not in text
+    # Its follower sees it in full.
+    [own] = week_of(logged_in(owner))
+    assert own["title"] == "Entretien confidentiel" and own["extendedProps"]["private"] is True
+
+
+def test_a_subject_with_a_script_is_sent_as_text_inside_json(user_client, plain_user, meeting):
+    factories.action(
+        plain_user, action_type=meeting, subject="<script>alert(1)</script>", start=brussels(2027, 3, 2, 9, 0)
+    )
+    response = user_client.get("/crm/agenda/events/", {"start": "2027-03-01", "end": "2027-03-08"})
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["events"][0]["title"] == "<script>alert(1)</script>"
+    assert "<script>" not in user_client.get("/crm/agenda/?date=2027-03-02").content.decode().split("<main>")[1]
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"start": "demain", "end": "2027-03-08"}, "demain"),
+        ({"start": "0001-01-01T00:00:00", "end": "0001-01-08T00:00:00"}, "1900"),
+        ({"start": "2027-03-08", "end": "2027-03-01"}, ""),
+        ({"start": "2027-01-01", "end": "2027-06-01"}, "62"),
+        ({"start": "2027-03-01", "end": "2027-03-08", "users": "1,abc"}, "abc"),
+        ({"start": "2027-03-01", "end": "2027-03-08", "users": "99999999999999999999999"}, "99999999999999999999999"),
+        ({"start": "2027-03-01", "end": "2027-03-08", "users": ",".join(str(n) for n in range(1, 60))}, "59"),
+        ({"end": "2027-03-08"}, ""),
+    ],
+)
+def test_bad_parameters_of_the_events_are_a_400_with_a_message_in_the_users_language(plain_user, params, words):
+    response = french(plain_user).get("/crm/agenda/events/", params)
+    assert response.status_code == 400
+    assert response["Content-Language"] == "fr"
+    message = response.json()["error"]
+    assert message and words in message
+
+
+def test_at_level_m1_the_agenda_is_a_404_with_the_reason_and_the_actions_are_kept(user_client, plain_user, meeting):
+    action = factories.action(plain_user, action_type=meeting, subject="Kept", start=brussels(2027, 3, 2, 9, 0))
+    CompanySettings.objects.filter(pk=1).update(crm_level="basic")
+    for url in ("/crm/agenda/", "/crm/agenda/events/?start=2027-03-01&end=2027-03-08"):
+        response = user_client.get(url)
+        assert response.status_code == 404
+        assert "CRM level M2" in response.content.decode()
+    response = user_client.post("/crm/agenda/move/", {"action": action.pk, "version": 1, "start": "2027-03-02T10:00"})
+    assert response.status_code == 404
+    assert Action.objects.get(pk=action.pk).start == brussels(2027, 3, 2, 9, 0)
+    CompanySettings.objects.filter(pk=1).update(crm_level="full")
+    assert [e["title"] for e in week_of(user_client)] == ["Kept"]
+
+
+def test_a_move_changes_start_and_end_and_keeps_the_duration_when_only_the_start_is_sent(
+    user_client, plain_user, meeting
+):
+    action = factories.action(
+        plain_user, action_type=meeting, start=brussels(2027, 3, 2, 9, 0), end=brussels(2027, 3, 2, 10, 0)
+    )
+    response = user_client.post(
+        "/crm/agenda/move/", {"action": action.pk, "version": action.version, "start": "2027-03-04T14:15:00"}
+    )
+    assert response.status_code == 200, response.content
+    action.refresh_from_db()
+    assert (action.start, action.end) == (brussels(2027, 3, 4, 14, 15), brussels(2027, 3, 4, 15, 15))
+    assert response.json()["version"] == action.version
+    response = user_client.post(
+        "/crm/agenda/move/",
+        {"action": action.pk, "version": action.version, "start": "2027-03-04T14:15", "end": "2027-03-04T16:00"},
+    )
+    action.refresh_from_db()
+    assert response.status_code == 200 and action.end == brussels(2027, 3, 4, 16, 0)
+
+
+def test_a_move_with_a_stale_version_is_a_409_and_changes_nothing(user_client, plain_user, meeting):
+    action = factories.action(
+        plain_user, action_type=meeting, start=brussels(2027, 3, 2, 9, 0), end=brussels(2027, 3, 2, 10, 0)
+    )
+    stale = action.version
+    user_client.post("/crm/agenda/move/", {"action": action.pk, "version": stale, "start": "2027-03-02T11:00"})
+    moved = Action.objects.get(pk=action.pk)
+    response = user_client.post(
+        "/crm/agenda/move/", {"action": action.pk, "version": stale, "start": "2027-03-05T08:00"}
+    )
+    assert response.status_code == 409
+    assert "changed by someone else" in response.json()["error"]
+    after = Action.objects.get(pk=action.pk)
+    assert (after.start, after.end, after.version) == (moved.start, moved.end, moved.version)
+
+
+def test_a_drop_in_another_users_column_gives_them_the_action(user_client, plain_user, meeting):
+    colleague = make_user("claire", first_name="Claire")
+    action = factories.action(
+        plain_user, action_type=meeting, start=brussels(2027, 3, 2, 9, 0), end=brussels(2027, 3, 2, 10, 0)
+    )
+    response = user_client.post(
+        "/crm/agenda/move/",
+        {"action": action.pk, "version": action.version, "start": "2027-03-02T09:30", "user": colleague.pk},
+    )
+    assert response.status_code == 200, response.content
+    action.refresh_from_db()
+    assert action.followed_by == colleague and action.start == brussels(2027, 3, 2, 9, 30)
+    [event] = week_of(user_client, colleague)
+    assert event["extendedProps"]["users"] == [colleague.pk]
+    assert week_of(user_client, plain_user) == []
+
+
+def test_bad_moves_are_refused_with_a_message_and_change_nothing(plain_user, meeting):
+    action = factories.action(
+        plain_user, action_type=meeting, start=brussels(2027, 3, 2, 9, 0), end=brussels(2027, 3, 2, 10, 0)
+    )
+    client = french(plain_user)
+    for data in (
+        {"start": "hier"},
+        {"start": "0001-01-01T09:00"},
+        {"start": "2027-03-02T09:00", "end": "2027-03-02T08:00"},
+        {"start": "2027-03-02T09:00", "user": "abc"},
+    ):
+        response = client.post("/crm/agenda/move/", {"action": action.pk, "version": action.version, **data})
+        assert response.status_code == 400, data
+        assert response.json()["error"]
+    assert client.post("/crm/agenda/move/", {"action": "x", "start": "2027-03-02T09:00"}).status_code == 404
+    after = Action.objects.get(pk=action.pk)
+    assert (after.start, after.version) == (action.start, action.version)
+
+
+def test_a_user_in_another_time_zone_sees_shifted_hours_and_moves_in_their_zone(meeting):
+    owner = make_user("olive", first_name="Olive")
+    traveller = make_user("tom", Role.MANAGER, first_name="Tom", time_zone="America/New_York")
+    action = factories.action(
+        owner, action_type=meeting, subject="Call", start=brussels(2027, 3, 2, 15, 0), end=brussels(2027, 3, 2, 16, 0)
+    )
+    client = logged_in(traveller)
+    page = client.get("/crm/agenda/").content.decode()
+    assert "America/New_York" in page
+    [event] = week_of(client, owner)
+    assert (event["start"], event["end"]) == ("2027-03-02T09:00:00", "2027-03-02T10:00:00")
+    # The week asked for is New York's: an action at 01:00 Brussels on Monday is Sunday evening there.
+    early = factories.action(owner, action_type=meeting, subject="Early", start=brussels(2027, 3, 1, 1, 0))
+    assert "Early" not in [e["title"] for e in week_of(client, owner)]
+    assert week_of(logged_in(owner))[0]["id"] == str(early.pk)
+    # A drop at 11:00 on their screen is 11:00 in New York, 17:00 in Brussels.
+    response = client.post(
+        "/crm/agenda/move/", {"action": action.pk, "version": action.version, "start": "2027-03-02T11:00:00"}
+    )
+    assert response.status_code == 200, response.content
+    action.refresh_from_db()
+    assert action.start == brussels(2027, 3, 2, 17, 0)
+    assert action.start.astimezone(UTC).hour == 16
+
+
+def test_the_events_of_ten_users_take_at_most_eight_queries(plain_user, meeting, django_assert_max_num_queries):
+    users = [make_user(f"u{n}", first_name=f"U{n}") for n in range(10)]
+    for n, user in enumerate(users):
+        for day in range(5):
+            factories.action(user, action_type=meeting, start=brussels(2027, 3, 1 + day, 8 + n % 8, 0))
+        factories.action(user, action_type=meeting, private=True, start=brussels(2027, 3, 2, 18, 0))
+        factories.action(user, action_type=meeting, start=brussels(2027, 3, 1, 7, 0), rrule="FREQ=DAILY;COUNT=30")
+    client = logged_in(plain_user)
+    with django_assert_max_num_queries(8):
+        events = week_of(client, *users)
+    assert len(events) == 10 * (5 + 1 + 7)
+    assert sum(1 for e in events if e["title"] == "Busy") == 10
+
+
+def test_a_plain_user_cannot_move_someone_elses_action_and_a_manager_can(meeting):
+    owner = make_user("olive", first_name="Olive")
+    other = make_user("otto", first_name="Otto")
+    boss = make_user("mia", Role.MANAGER, first_name="Mia")
+    action = factories.action(owner, action_type=meeting, start=brussels(2027, 3, 2, 9, 0))
+    data = {"action": action.pk, "version": action.version, "start": "2027-03-02T12:00"}
+    response = logged_in(other).post("/crm/agenda/move/", data)
+    assert response.status_code == 403 and response.json()["error"]
+    assert Action.objects.get(pk=action.pk).start == brussels(2027, 3, 2, 9, 0)
+    [event] = week_of(logged_in(other), owner)
+    assert event["editable"] is False  # shown, not draggable
+    assert logged_in(boss).post("/crm/agenda/move/", data).status_code == 200
+    assert Action.objects.get(pk=action.pk).start == brussels(2027, 3, 2, 12, 0)
+
+
+def test_moving_an_occurrence_of_a_series_asks_which_ones_and_this_one_changes_alone(user_client, plain_user, meeting):
+    series = factories.action(
+        plain_user,
+        action_type=meeting,
+        subject="Stand-up",
+        start=brussels(2027, 3, 1, 9, 0),
+        end=brussels(2027, 3, 1, 9, 30),
+        rrule="FREQ=DAILY;COUNT=5",
+    )
+    wednesday = [e for e in week_of(user_client) if e["start"].startswith("2027-03-03")][0]
+    data = {
+        "action": series.pk,
+        "version": series.version,
+        "start": "2027-03-03T11:00",
+        "end": "2027-03-03T11:30",
+        "recurrence_id": wednesday["extendedProps"]["recurrenceId"],
+    }
+    response = user_client.post("/crm/agenda/move/", data)
+    assert response.status_code == 400 and response.json()["error"]
+    response = user_client.post("/crm/agenda/move/", {**data, "scope": "this"})
+    assert response.status_code == 200, response.content
+    starts = sorted(e["start"] for e in week_of(user_client))
+    assert starts == [
+        "2027-03-01T09:00:00",
+        "2027-03-02T09:00:00",
+        "2027-03-03T11:00:00",
+        "2027-03-04T09:00:00",
+        "2027-03-05T09:00:00",
+    ]
+
+
+def test_quick_create_records_an_action_for_the_columns_user_and_refuses_bad_input_field_by_field(
+    user_client, plain_user, meeting
+):
+    colleague = make_user("claire", first_name="Claire")
+    response = user_client.post(
+        "/crm/agenda/create/",
+        {
+            "subject": "Démo",
+            "action_type": meeting.pk,
+            "start": "2027-03-02T10:00",
+            "end": "2027-03-02T11:00",
+            "user": colleague.pk,
+        },
+    )
+    assert response.status_code == 201, response.content
+    action = Action.objects.get(pk=response.json()["action"])
+    assert (action.subject, action.followed_by, action.created_by) == ("Démo", colleague, plain_user)
+    assert (action.start, action.end) == (brussels(2027, 3, 2, 10, 0), brussels(2027, 3, 2, 11, 0))
+    not_calendar = ActionType.objects.create(name_fr="Note", name_en="Note", name_nl="Notitie")
+    response = user_client.post(
+        "/crm/agenda/create/",
+        {"subject": "", "action_type": not_calendar.pk, "start": "2027-03-02T10:00", "end": "2027-03-02T09:00"},
+    )
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"action_type"}
+    response = user_client.post(
+        "/crm/agenda/create/",
+        {"subject": "", "action_type": meeting.pk, "start": "2027-03-02T10:00", "end": "2027-03-02T09:00"},
+    )
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"subject", "end"}
+    assert Action.objects.count() == 1
+
+
+def test_saved_views_are_saved_opened_shared_and_deleted(user_client, plain_user):
+    colleague = make_user("claire", first_name="Claire")
+    other = make_user("otto", first_name="Otto")
+    response = user_client.post(
+        "/crm/agenda/", {"name": "Équipe", "shared": "1", "users": [plain_user.pk, colleague.pk]}
+    )
+    view = SavedView.objects.get(name="Équipe")
+    assert response.status_code == 302 and response["Location"] == f"/crm/agenda/?view={view.pk}"
+    assert view.shared and set(view.users.all()) == {plain_user, colleague}
+    page = logged_in(other).get(f"/crm/agenda/?view={view.pk}").content.decode()
+    assert '"name": "Claire"' in page  # the columns the calendar draws
+    response = user_client.post("/crm/agenda/", {"name": "", "users": [colleague.pk]})
+    assert response.status_code == 400
+    assert "Give the view a name." in response.content.decode()
+    refused = logged_in(other).post(f"/crm/agenda/views/{view.pk}/delete/")
+    assert refused.status_code == 403 and "owner of this view" in refused.content.decode()
+    assert SavedView.objects.filter(pk=view.pk).exists()
+    user_client.post(f"/crm/agenda/views/{view.pk}/delete/")
+    assert not SavedView.objects.filter(pk=view.pk).exists()
+
+
+def test_all_day_actions_span_whole_days(user_client, plain_user, meeting):
+    factories.action(
+        plain_user,
+        action_type=meeting,
+        subject="Salon",
+        all_day=True,
+        start=brussels(2027, 3, 3, 0, 0),
+        end=brussels(2027, 3, 4, 23, 59),
+    )
+    [event] = week_of(user_client)
+    assert (event["start"], event["end"], event["allDay"]) == ("2027-03-03", "2027-03-05", True)
+
+
+def test_a_range_of_62_days_is_accepted_for_the_month_view(user_client, plain_user, meeting):
+    factories.action(plain_user, action_type=meeting, start=brussels(2027, 3, 20, 9, 0))
+    events = week_of(
+        user_client, start="2027-02-22T00:00:00", end=(datetime(2027, 2, 22) + timedelta(days=62)).isoformat()
+    )
+    assert len(events) == 1
