@@ -231,9 +231,9 @@ def feed_actions(viewer: User, user_ids: list[int], start: datetime, end: dateti
     type_ids = list(calendar_types().values_list("pk", flat=True))
     if not user_ids or end <= start or not type_ids:
         return []
-    ids = _candidate_ids(user_ids, start, end, type_ids)
+    ids = _candidate_ids(user_ids, start, end)
     rows = (
-        Action.objects.filter(pk__in=ids)
+        Action.objects.filter(pk__in=ids, action_type_id__in=type_ids, start__isnull=False)
         .exclude(status=ActionStatus.CANCELLED)
         .select_related("action_type", "party")
         .order_by("start", "pk")
