@@ -65,7 +65,7 @@ def test_the_agenda_page_opens_on_the_viewers_week_with_the_calendar_and_the_men
     # FullCalendar's injected style sheet is allowed by this page's nonce, and nothing else inline.
     policy = response["Content-Security-Policy"]
     nonce = response.context["request"].csp_nonce
-    assert f"'nonce-{nonce}'" in policy and "unsafe-inline" not in policy
+    assert f"'nonce-{nonce}'" in policy and "unsafe-inline" not in policy and "script-src 'self';" in policy
     assert f'<meta name="csp-nonce" content="{nonce}">' in page
 
 

@@ -237,9 +237,6 @@ def agenda_move(request):
     version = request.POST.get("version")
     try:
         if action.rrule or action.series_id:
-            change_occurrence = getattr(action_services, "change_occurrence", None)
-            if change_occurrence is None:
-                return _bad(_("This action repeats: open it to change the series."))
             scope = request.POST.get("scope", "")
             if scope not in SCOPES:
                 return _bad(_("Choose which occurrences change: this one, this and the following, or all."))
@@ -247,7 +244,7 @@ def agenda_move(request):
                 original = _parse_when(request.POST.get("recurrence_id"), ZoneInfo("UTC"), _("occurrence"))
             except BadParameter as e:
                 return _bad(str(e))
-            action = change_occurrence(
+            action = action_services.change_occurrence(
                 acting_user=request.user,
                 action=action,
                 original_start=original,
@@ -319,10 +316,11 @@ def _page_users(request) -> tuple[list[int], object]:
     return ids or [request.user.pk], view
 
 
-@csp_update({"style-src": [NONCE]})
+@csp_update({"style-src": [NONCE], "font-src": ["data:"]})
 def agenda_page(request):
     """The agenda. FullCalendar injects its own style sheet: this page's policy allows a style
-    element carrying the page's nonce (``<meta name="csp-nonce">``), and no other inline style.
+    element carrying the page's nonce (``<meta name="csp-nonce">``), and no other inline style;
+    that style sheet embeds FullCalendar's icon font (arrows, close) as a ``data:`` URL.
     A POST saves the users on screen as a named view."""
     if request.method == "POST":
         return _save_view(request)
