@@ -233,3 +233,41 @@ def test_the_day_view_of_two_users_shows_a_column_each_and_a_drop_gives_the_acti
     # Where exactly in the 13:00 hour depends on where the pointer held the block.
     assert mine.followed_by == claire and mine.start.astimezone(BRUSSELS).strftime("%Y-%m-%d %H") == "2027-03-02 13"
     assert violations == []
+
+
+def test_dragging_an_occurrence_of_a_series_asks_which_ones_change(page, world, violations):
+    series = factories.action(
+        world["olive"],
+        action_type=world["meeting"],
+        subject="Stand-up",
+        start=brussels(2027, 3, 1, 9, 0),
+        end=brussels(2027, 3, 1, 9, 30),
+        rrule="FREQ=DAILY;COUNT=5",
+    )
+    log_in(page, "olive", PASSWORD)
+    page.goto(WEEK)
+    wednesday = page.locator(".fc-timegrid-col[data-date='2027-03-03'] .fc-event")
+    expect(wednesday).to_contain_text("09:00")
+
+    def drag_wednesday_to_eleven():
+        wednesday.scroll_into_view_if_needed()
+        box = wednesday.bounding_box()
+        target = slot(page, "2027-03-03", "11:00:00")
+        drag(page, (box["x"] + box["width"] / 2, box["y"] + 4), (target[0], target[1] - 8 + 4))
+
+    scope = page.locator("[data-scope-dialog]")
+    drag_wednesday_to_eleven()
+    expect(scope).to_be_visible()
+    scope.locator("button[value=cancel]").click()  # put back, nothing changed
+    expect(wednesday).to_contain_text("09:00")
+    assert Action.objects.get(pk=series.pk).version == series.version
+
+    drag_wednesday_to_eleven()
+    scope.locator("button[value=this]").click()
+    expect(page.locator("[data-agenda-announce]")).to_contain_text("Stand-up, 2027-03-03 11:00")
+    expect(wednesday).to_contain_text("11:00")
+    expect(page.locator(".fc-timegrid-col[data-date='2027-03-04'] .fc-event")).to_contain_text("09:00")
+    exception = Action.objects.get(series=series)
+    assert exception.start == brussels(2027, 3, 3, 11, 0)
+    assert exception.recurrence_id == brussels(2027, 3, 3, 9, 0)
+    assert violations == []
