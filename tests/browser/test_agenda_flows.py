@@ -105,6 +105,7 @@ def test_the_week_view_shows_an_action_whose_subject_is_only_text(page, world, v
 
 
 def test_dragging_over_an_empty_slot_opens_the_quick_create_and_records_the_action(page, world, violations):
+    party = factories.party(world["olive"], name="Toiture Lambert")
     log_in(page, "olive", PASSWORD)
     page.goto(WEEK)
     expect(page.locator(".fc-timegrid-col[data-date='2027-03-03']")).to_be_visible()
@@ -118,12 +119,15 @@ def test_dragging_over_an_empty_slot_opens_the_quick_create_and_records_the_acti
     expect(dialog.locator("[data-error=subject]")).to_be_visible()
     expect(dialog.locator("[name=start]")).to_have_value("2027-03-03T10:00")
     dialog.locator("[name=subject]").fill("Démo client")
+    dialog.locator("#agenda-party").fill("Toiture")
+    dialog.locator("[role=option]", has_text="Toiture Lambert").click()
     dialog.locator("[data-create-save]").click()
     expect(dialog).to_be_hidden()
     expect(page.locator(".fc-timegrid-col[data-date='2027-03-03'] .fc-event")).to_contain_text("Démo client")
     action = Action.objects.get(subject="Démo client")
     assert (action.start, action.end) == (brussels(2027, 3, 3, 10, 0), brussels(2027, 3, 3, 11, 45))
     assert action.followed_by == world["olive"] and action.action_type == world["meeting"]
+    assert action.party == party
     assert violations == []
 
 
@@ -270,4 +274,42 @@ def test_dragging_an_occurrence_of_a_series_asks_which_ones_change(page, world, 
     exception = Action.objects.get(series=series)
     assert exception.start == brussels(2027, 3, 3, 11, 0)
     assert exception.recurrence_id == brussels(2027, 3, 3, 9, 0)
+    assert violations == []
+
+
+def test_a_move_refused_because_someone_changed_the_action_puts_it_back_and_says_why(page, world, violations):
+    from suivi.activities import services
+
+    action = factories.action(
+        world["olive"],
+        action_type=world["meeting"],
+        subject="Revue trimestrielle",
+        start=brussels(2027, 3, 2, 9, 0),
+        end=brussels(2027, 3, 2, 10, 0),
+    )
+    log_in(page, "olive", PASSWORD)
+    page.goto(WEEK)
+    event = page.locator(".fc-event", has_text="Revue trimestrielle")
+    expect(event).to_be_visible()
+    # Someone else changes it after the page read it.
+    services.update_action(
+        acting_user=world["claire"],
+        action=action,
+        values={"subject": "Revue trimestrielle (salle B)"},
+        expected_version=1,
+    )
+    event.focus()
+    page.keyboard.press("Alt+ArrowDown")
+    expect(page.locator("[data-agenda-announce]")).to_contain_text("modifiée par quelqu'un d'autre")
+    # Put back, and shown as they left it: the next move starts from their version.
+    moved_back = page.locator(".fc-timegrid-col[data-date='2027-03-02'] .fc-event")
+    expect(moved_back).to_contain_text("09:00")
+    expect(moved_back).to_contain_text("(salle B)")
+    action.refresh_from_db()
+    assert action.start == brussels(2027, 3, 2, 9, 0) and action.version == 2
+    moved_back.focus()
+    page.keyboard.press("Alt+ArrowDown")
+    expect(page.locator("[data-agenda-announce]")).to_contain_text("09:15")
+    action.refresh_from_db()
+    assert action.start == brussels(2027, 3, 2, 9, 15)
     assert violations == []

@@ -137,6 +137,8 @@
         if (!result.ok) {
           revert();
           say(format(text.failed, { reason: result.body.error || result.status }));
+          // Changed by someone else: show their version, which the next move starts from.
+          if (result.status === 409) { refetchAll(); }
           return;
         }
         focusKey = event.id;
