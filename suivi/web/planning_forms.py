@@ -86,10 +86,13 @@ class AbsenceForm(forms.Form):
 
     def __init__(self, *args, viewer, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = active_users() if viewer.is_manager else User.objects.filter(pk=viewer.pk)
+        # Any user may be named: the service refuses (403) someone else's absence to a non-manager,
+        # who is only shown their own name.
+        self.fields["user"].queryset = active_users()
+        if not viewer.is_manager:
+            self.fields["user"].widget = forms.HiddenInput()
 
 
 class HolidayForm(forms.Form):
     day = forms.DateField(label=_("Day"), widget=DateInput(), input_formats=["%Y-%m-%d"])
     name = forms.CharField(label=_("Name"), max_length=100)
-
