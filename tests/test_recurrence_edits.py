@@ -393,3 +393,305 @@ def test_utc_and_local_original_starts_name_the_same_occurrence(plain_user, week
         acting_user=plain_user, action=weekly, original_start=datetime(2027, 3, 15, 8, 0, tzinfo=UTC), scope="this"
     )
     assert datetime(2027, 3, 15, 9, 0) not in all_starts(plain_user)
+
+
+def test_a_stale_occurrence_edit_is_a_409_in_the_api(plain_user, weekly):
+    from rest_framework.test import APIClient
+
+    from suivi.core.models import CompanySettings
+
+    CompanySettings.objects.filter(pk=1).update(crm_level="full")
+    client = APIClient()
+    client.force_authenticate(plain_user)
+    stale = weekly.version
+    services.update_action(acting_user=plain_user, action=weekly, values={"subject": "Theirs"}, expected_version=stale)
+    answer = client.post(
+        f"/api/v1/actions/{weekly.pk}/occurrence/",
+        {
+            "original_start": "2027-03-15T08:00:00Z",
+            "scope": "this",
+            "version": stale,
+            "values": {"subject": "Mine"},
+        },
+        format="json",
+    )
+    assert answer.status_code == 409, answer.content
+
+
+def test_the_api_changes_one_occurrence_and_deletes_another(plain_user, weekly):
+    from rest_framework.test import APIClient
+
+    from suivi.core.models import CompanySettings
+
+    CompanySettings.objects.filter(pk=1).update(crm_level="full")
+    client = APIClient()
+    client.force_authenticate(plain_user)
+    answer = client.post(
+        f"/api/v1/actions/{weekly.pk}/occurrence/",
+        {
+            "original_start": "2027-03-15T09:00:00+01:00",
+            "scope": "this",
+            "version": weekly.version,
+            "values": {"start": "2027-03-15T15:00:00+01:00", "end": "2027-03-15T15:30:00+01:00"},
+        },
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["series"] == weekly.pk
+    gone = client.post(
+        f"/api/v1/actions/{weekly.pk}/occurrence/delete/",
+        {"original_start": "2027-03-22T08:00:00Z", "scope": "this"},
+        format="json",
+    )
+    assert gone.status_code == 204
+    assert week_of(plain_user, brussels(2027, 3, 15)) == [("Stand-up", "Mon 15:00", "15:30")]
+    assert week_of(plain_user, brussels(2027, 3, 22)) == []
+    series = client.get(f"/api/v1/actions/{weekly.pk}/").json()
+    assert series["rrule"] == "FREQ=WEEKLY;BYDAY=MO;COUNT=10"
+    assert len(series["exdates"]) == 2
+
+
+def test_the_api_sets_a_repeat_participants_and_reminders_at_m2_only(plain_user, meeting):
+    from rest_framework.test import APIClient
+
+    from suivi.core.models import CompanySettings
+
+    colleague = make_user("colleague")
+    client = APIClient()
+    client.force_authenticate(plain_user)
+    body = {
+        "subject": "Weekly",
+        "action_type": meeting.pk,
+        "start": "2027-03-01T09:00:00+01:00",
+        "rrule": "FREQ=WEEKLY;BYDAY=MO",
+        "participants": [colleague.pk],
+        "reminders": [15, 60],
+    }
+    CompanySettings.objects.filter(pk=1).update(crm_level="basic")
+    refused = client.post("/api/v1/actions/", body, format="json")
+    assert refused.status_code == 400 and "rrule" in refused.json()["errors"]
+    CompanySettings.objects.filter(pk=1).update(crm_level="full")
+    created = client.post("/api/v1/actions/", body, format="json")
+    assert created.status_code == 201, created.content
+    data = created.json()
+    assert data["rrule"] == "FREQ=WEEKLY;BYDAY=MO"
+    assert data["participants"] == [colleague.pk]
+    assert data["reminders"] == [15, 60]
+    assert len(week_of(colleague, brussels(2027, 3, 8))) == 1
+
+
+# --- the action form: repeat, reminders, one occurrence ------------------------------------------
+
+
+class _FormReader:
+    """The values a browser would post for the action form of a page (inputs, checked boxes,
+    selected options, textareas), read from its HTML."""
+
+    def __init__(self, html: str):
+        from html.parser import HTMLParser
+
+        self.values: list[tuple[str, str]] = []
+        reader = self
+        state = {"in_form": False, "select": None, "option": None, "textarea": None, "text": ""}
+
+        class Parser(HTMLParser):
+            def handle_starttag(self, tag, attrs):
+                a = dict(attrs)
+                if tag == "form" and "action-form" in (a.get("class") or ""):
+                    state["in_form"] = True
+                if not state["in_form"]:
+                    return
+                if tag == "input" and a.get("name"):
+                    kind = a.get("type", "text")
+                    if kind in ("checkbox", "radio"):
+                        if "checked" in a:
+                            reader.values.append((a["name"], a.get("value", "on")))
+                    elif kind not in ("submit", "button", "file"):
+                        reader.values.append((a["name"], a.get("value") or ""))
+                elif tag == "select":
+                    state["select"] = a.get("name")
+                elif tag == "option" and state["select"] and "selected" in a:
+                    reader.values.append((state["select"], a.get("value", "")))
+                elif tag == "textarea":
+                    state["textarea"], state["text"] = a.get("name"), ""
+
+            def handle_endtag(self, tag):
+                if tag == "form":
+                    state["in_form"] = False
+                elif tag == "select":
+                    state["select"] = None
+                elif tag == "textarea" and state["textarea"]:
+                    reader.values.append((state["textarea"], state["text"].lstrip("\n")))
+                    state["textarea"] = None
+
+            def handle_data(self, data):
+                if state["textarea"]:
+                    state["text"] += data
+
+        Parser().feed(html)
+
+    def data(self, **changes) -> dict:
+        out: dict[str, list[str]] = {}
+        for name, value in self.values:
+            out.setdefault(name, []).append(value)
+        out.update({k: v if isinstance(v, list) else [str(v)] for k, v in changes.items()})
+        return out
+
+
+def _full():
+    from suivi.core.models import CompanySettings
+
+    CompanySettings.objects.filter(pk=1).update(crm_level="full")
+
+
+def _client(user, language="en"):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session["suivi_language"] = language
+    session.save()
+    return client
+
+
+@pytest.mark.parametrize("language", ["fr", "nl"])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=WEEKLY;BYDAY=MO;COUNT=10",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE,FR",
+        "FREQ=DAILY;UNTIL=20270630T215959Z",
+        "FREQ=MONTHLY;BYDAY=1MO",
+        "FREQ=MONTHLY;BYMONTHDAY=1",
+        "FREQ=YEARLY;INTERVAL=3",
+        "FREQ=MONTHLY;BYMONTH=1,7;BYMONTHDAY=1",
+    ],
+)
+def test_a_recurring_action_saved_unchanged_keeps_its_rule(plain_user, meeting, language, rule):
+    _full()
+    series = factories.action(
+        plain_user,
+        action_type=meeting,
+        subject="Repeat",
+        start=brussels(2027, 3, 1, 9, 0),
+        end=brussels(2027, 3, 1, 9, 30),
+        rrule=rule,
+    )
+    client = _client(plain_user, language)
+    page = client.get(f"/crm/actions/{series.pk}/").content.decode()
+    answer = client.post(f"/crm/actions/{series.pk}/", _FormReader(page).data())
+    assert answer.status_code == 302, answer.content.decode()[:3000]
+    after = reload(series)
+    assert after.rrule == series.rrule
+    assert after.version == series.version  # nothing changed at all
+
+
+def test_the_repeat_controls_build_the_rule_and_the_reminders(plain_user, meeting):
+    _full()
+    client = _client(plain_user)
+    page = client.get("/crm/actions/new/").content.decode()
+    data = _FormReader(page).data(
+        subject="Team meeting",
+        action_type=meeting.pk,
+        start="2027-03-09T10:00",
+        end="2027-03-09T11:00",
+        repeat_freq="weekly",
+        repeat_interval="1",
+        repeat_days=["TU", "TH"],
+        repeat_end="count",
+        repeat_count="6",
+        reminder_1_amount="15",
+        reminder_1_unit="minutes",
+        reminder_2_amount="1",
+        reminder_2_unit="days",
+    )
+    answer = client.post("/crm/actions/new/", data)
+    assert answer.status_code == 302, answer.content.decode()[:3000]
+    created = Action.objects.get(subject="Team meeting")
+    assert created.rrule == "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=6"
+    assert sorted(created.reminders.values_list("minutes_before", flat=True)) == [15, 1440]
+    assert len(all_starts(plain_user)) == 6
+
+
+def test_a_monthly_rule_by_weekday_is_the_starts_nth_weekday(plain_user, meeting):
+    _full()
+    client = _client(plain_user)
+    data = _FormReader(client.get("/crm/actions/new/").content.decode()).data(
+        subject="Board",
+        action_type=meeting.pk,
+        start="2027-03-09T10:00",  # the 2nd Tuesday of March
+        repeat_freq="monthly_weekday",
+        repeat_interval="1",
+        repeat_end="never",
+    )
+    assert client.post("/crm/actions/new/", data).status_code == 302
+    assert Action.objects.get(subject="Board").rrule == "FREQ=MONTHLY;BYDAY=2TU"
+
+
+def test_a_refused_rule_is_shown_beside_the_repeat_controls_and_keeps_what_was_typed(plain_user, meeting):
+    _full()
+    client = _client(plain_user)
+    data = _FormReader(client.get("/crm/actions/new/").content.decode()).data(
+        subject="Never",
+        action_type=meeting.pk,
+        start="2027-03-09T10:00",
+        repeat_freq="custom",
+        repeat_rule="FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+    )
+    answer = client.post("/crm/actions/new/", data)
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    assert "never happens" in page and "BYMONTHDAY=30" in page
+    assert not Action.objects.filter(subject="Never").exists()
+
+
+def test_the_repeat_group_is_not_shown_at_m1(plain_user, meeting, user_client):
+    assert 'name="repeat_freq"' not in user_client.get("/crm/actions/new/").content.decode()
+    _full()
+    assert 'name="repeat_freq"' in user_client.get("/crm/actions/new/").content.decode()
+
+
+def test_one_occurrence_opened_from_the_agenda_is_changed_alone_from_the_action_page(plain_user, weekly):
+    _full()
+    client = _client(plain_user)
+    url = f"/crm/actions/{weekly.pk}/?occurrence=2027-03-15T08:00:00%2B00:00"
+    page = client.get(url).content.decode()
+    assert 'value="2027-03-15T09:00"' in page  # the occurrence's own time
+    assert 'name="scope"' in page
+    data = _FormReader(page).data(start="2027-03-15T16:00", end="2027-03-15T16:30", scope="this")
+    answer = client.post(f"/crm/actions/{weekly.pk}/", data)
+    assert answer.status_code == 302, answer.content.decode()[:3000]
+    assert week_of(plain_user, brussels(2027, 3, 15)) == [("Stand-up", "Mon 16:00", "16:30")]
+    assert week_of(plain_user, brussels(2027, 3, 22)) == [("Stand-up", "Mon 09:00", "09:30")]
+    assert reload(weekly).rrule == "FREQ=WEEKLY;BYDAY=MO;COUNT=10"
+
+
+def test_this_and_the_following_from_the_action_page_keeps_ten_occurrences(plain_user, weekly):
+    _full()
+    client = _client(plain_user)
+    page = client.get(f"/crm/actions/{weekly.pk}/?occurrence=2027-04-05T07:00:00Z").content.decode()
+    data = _FormReader(page).data(start="2027-04-05T10:00", end="2027-04-05T10:30", scope="following")
+    assert client.post(f"/crm/actions/{weekly.pk}/", data).status_code == 302
+    starts = all_starts(plain_user)
+    assert [s.strftime("%H:%M") for s in starts] == ["09:00"] * 5 + ["10:00"] * 5
+
+
+def test_an_occurrence_that_does_not_exist_is_a_404(plain_user, weekly):
+    _full()
+    client = _client(plain_user)
+    assert client.get(f"/crm/actions/{weekly.pk}/?occurrence=2027-03-16T08:00:00Z").status_code == 404
+    assert client.get(f"/crm/actions/{weekly.pk}/?occurrence=garbage").status_code == 404
+
+
+def test_deleting_an_occurrence_from_the_action_page_asks_which_ones(plain_user, weekly):
+    _full()
+    client = _client(plain_user)
+    page = client.get(f"/crm/actions/{weekly.pk}/?occurrence=2027-03-15T08:00:00Z").content.decode()
+    assert 'id="occurrence-delete"' in page
+    answer = client.post(
+        f"/crm/actions/{weekly.pk}/occurrence/delete/",
+        {"occurrence": "2027-03-15T08:00:00+00:00", "scope": "following"},
+    )
+    assert answer.status_code == 302
+    assert [s.day for s in all_starts(plain_user)] == [1, 8]

@@ -652,6 +652,7 @@ def change_occurrence(
     expected_version: int | str | None,
     contacts=None,
     participants=None,
+    reminders=None,
 ) -> Action:
     """Change one occurrence of a recurring action, the occurrences from it on, or the series.
 
@@ -672,6 +673,8 @@ def change_occurrence(
     A plain action is simply updated whatever the scope. ``action`` may also be an exception:
     ``this`` updates it; ``following`` and ``all`` give it back to the series (it is deleted) and
     apply to the master from its original start.
+    ``reminders`` (minutes before) belong to a series: they change with ``following`` and
+    ``all`` only.
     """
     _check_scope(scope)
     values = dict(values)
@@ -682,6 +685,7 @@ def change_occurrence(
             values=values,
             contacts=contacts,
             participants=participants,
+            reminders=reminders,
             expected_version=expected_version,
         )
     original_start = _utc(original_start)
@@ -713,7 +717,7 @@ def change_occurrence(
 
     if scope == "this":
         rule = values.pop("rrule", None)
-        if rule and recurrence.normalise(rule, master.start) != master.rrule:
+        if rule and not _same_rule(rule, master):
             raise InvalidAction(
                 {"rrule": _("An occurrence changed on its own cannot repeat; change the whole series instead.")}
             )
@@ -732,6 +736,8 @@ def change_occurrence(
         return created
 
     if scope == "following" and original_start != _utc(master.start):
+        if "rrule" in values and _same_rule(values["rrule"], master):
+            del values["rrule"]  # unchanged: the new part keeps what is left of the series
         new_start = values.get("start") or original_start
         new_values = {
             **_copy_of(master, original_start),
@@ -753,8 +759,9 @@ def change_occurrence(
             {"rrule": recurrence.until_before(master.rrule, original_start), "exdates": exdates_kept},
         )
         new_series = _save_new(acting_user, master, new_values, contacts, participants)
-        for reminder in _reminders_of(master):
-            new_series.reminders.create(minutes_before=reminder.minutes_before)
+        _set_reminders(
+            new_series, [r.minutes_before for r in _reminders_of(master)] if reminders is None else reminders
+        )
         for each in moved:
             _move_exception(acting_user, each, new_series, _shift(each.recurrence_id, original_start, new_start))
         return new_series
@@ -782,8 +789,16 @@ def change_occurrence(
         values=values,
         contacts=contacts,
         participants=participants,
+        reminders=reminders,
         expected_version=LATEST,
     )
+
+
+def _same_rule(text: str, master: Action) -> bool:
+    try:
+        return recurrence.normalise(text or "", master.start) == master.rrule
+    except recurrence.InvalidRule:
+        return False
 
 
 def _reminders_of(action: Action) -> list:

@@ -159,10 +159,26 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
+class ReminderMinutesField(serializers.ListField):
+    """An action's reminders as minutes before its start (several; M2)."""
+
+    def get_attribute(self, instance):
+        if not getattr(instance, "pk", None):
+            return []
+        return sorted(r.minutes_before for r in instance.reminders.all())
+
+
 class ActionSerializer(GatedFields, serializers.ModelSerializer):
-    """Rules (follower list, party of contacts and folder, dates) are the service's."""
+    """Rules (follower list, party of contacts and folder, dates, recurrence) are the service's.
+    The agenda's fields (``rrule``, ``participants``, ``reminders``) are M2's, like billing."""
 
     version = serializers.IntegerField(required=False)
+    reminders = ReminderMinutesField(
+        child=serializers.IntegerField(min_value=0, max_value=4 * 7 * 24 * 60),
+        required=False,
+        max_length=10,
+        help_text="Reminders, in minutes before the start (M2).",
+    )
 
     class Meta:
         from suivi.activities.models import Action
@@ -190,17 +206,41 @@ class ActionSerializer(GatedFields, serializers.ModelSerializer):
             "bill_quantity",
             "unit_price",
             "invoice_text",
+            "rrule",
+            "exdates",
+            "series",
+            "recurrence_id",
+            "participants",
+            "reminders",
             "created_at",
             "updated_at",
             "version",
         ]
-        read_only_fields = ["status", "created_by", "created_at", "updated_at"]
+        read_only_fields = ["status", "created_by", "created_at", "updated_at", "exdates", "series", "recurrence_id"]
         extra_kwargs = {
             "subject": {"validators": [], "required": False, "allow_blank": True},
             "followed_by": {"required": False, "help_text": "Defaults to the user making the request."},
+            "rrule": {
+                "required": False,
+                "help_text": "An RFC 5545 RRULE value (e.g. FREQ=WEEKLY;BYDAY=MO), read from the start in the "
+                "company's time zone (M2).",
+            },
+            "participants": {"required": False},
         }
 
-    gated_fields = ("billable", "bill_quantity", "unit_price", "invoice_text")  # billing of actions: M2
+    # Billing of actions and the agenda's fields: M2.
+    gated_fields = (
+        "billable",
+        "bill_quantity",
+        "unit_price",
+        "invoice_text",
+        "rrule",
+        "exdates",
+        "series",
+        "recurrence_id",
+        "participants",
+        "reminders",
+    )
 
 
 class FolderSerializer(GatedFields, serializers.ModelSerializer):

@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from . import agenda, linked, mail, mailings, sales, views
+from . import agenda, linked, mail, mailings, occurrences, sales, views
 
 router = DefaultRouter()
 router.register("parties", views.PartyViewSet, basename="party")
@@ -17,6 +17,7 @@ sales.register(router)
 linked.register(router)
 mail.register(router)
 mailings.register(router)
+occurrences.register(router)
 agenda.register(router)
 
 urlpatterns = [

@@ -297,7 +297,7 @@ class ActionViewSet(
         try:
             return action_list(
                 self.request.user, ActionFilters.from_params(self.request.query_params)
-            ).prefetch_related("contacts")
+            ).prefetch_related("contacts", "participants", "reminders")
         except ExpressionError as e:
             raise ValidationError({"query": e.message}) from e
 
@@ -308,13 +308,15 @@ class ActionViewSet(
         data = dict(serializer.validated_data)
         contacts = data.pop("contacts", None)
         data.pop("version", None)
+        # M2's participants and reminders go to the service beside the fields.
+        self._extra = {"participants": data.pop("participants", None), "reminders": data.pop("reminders", None)}
         return data, contacts
 
     def perform_create(self, serializer):
         values, contacts = self._values(serializer)
         values.setdefault("followed_by", self.request.user)
         serializer.instance = action_services.create_action(
-            acting_user=self.request.user, values=values, contacts=contacts or ()
+            acting_user=self.request.user, values=values, contacts=contacts or (), **self._extra
         )
 
     def perform_update(self, serializer):
@@ -325,6 +327,7 @@ class ActionViewSet(
             values=values,
             contacts=contacts,
             expected_version=self.expected_version(serializer),
+            **self._extra,
         )
 
 

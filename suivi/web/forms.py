@@ -270,7 +270,9 @@ class ActionForm(CarriesValuesForm):
 
     BILLING = ["billable", "bill_quantity", "unit_price", "invoice_text"]
 
-    def __init__(self, *args, followed_by_users, folders, contacts, billing: bool = True, **kwargs):
+    def __init__(
+        self, *args, followed_by_users, folders, contacts, billing: bool = True, agenda: bool = False, **kwargs
+    ):
         from suivi.activities.models import ActionType
 
         super().__init__(*args, **kwargs)
@@ -294,6 +296,230 @@ class ActionForm(CarriesValuesForm):
         if billing and self.instance.pk is None and not self.is_bound:
             initial_type = str(self.initial.get("action_type") or "")
             self.initial.setdefault("billable", initial_type in billable_types)
+        self.agenda = agenda
+        if agenda:  # repeat, participants and reminders are M2's (the agenda)
+            self._add_agenda_fields()
+
+    # --- M2: repeat, participants, reminders -------------------------------------------------
+
+    def _add_agenda_fields(self) -> None:
+        from suivi.activities import recurrence
+
+        self.fields["repeat_freq"] = forms.ChoiceField(label=_("Repeat"), choices=REPEAT_CHOICES, required=False)
+        self.fields["repeat_interval"] = forms.IntegerField(
+            label=_("Every"), min_value=1, max_value=1000, required=False, initial=1
+        )
+        self.fields["repeat_days"] = forms.MultipleChoiceField(
+            label=_("On"), choices=WEEKDAY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+        )
+        self.fields["repeat_end"] = forms.ChoiceField(
+            label=_("Ends"), choices=REPEAT_END_CHOICES, required=False, widget=forms.RadioSelect, initial="never"
+        )
+        self.fields["repeat_count"] = forms.IntegerField(
+            label=_("After (times)"), min_value=1, max_value=1_000_000, required=False
+        )
+        self.fields["repeat_until"] = forms.DateField(label=_("On (date)"), required=False, widget=DateInput)
+        # A rule the controls cannot show (written through the API) is kept as it is.
+        self.fields["repeat_rule"] = forms.CharField(
+            label=_("Recurrence rule (RFC 5545)"), required=False, max_length=300
+        )
+        self.fields["participants"] = forms.ModelMultipleChoiceField(
+            label=_("Participants"),
+            queryset=User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"),
+            required=False,
+            help_text=_("Other users taking part: the action shows in their agenda too."),
+        )
+        for n in range(1, REMINDER_ROWS + 1):
+            self.fields[f"reminder_{n}_amount"] = forms.IntegerField(
+                label=_("Reminder"), min_value=0, max_value=40320, required=False
+            )
+            self.fields[f"reminder_{n}_unit"] = forms.ChoiceField(
+                label=_("Unit"), choices=REMINDER_UNITS, required=False, initial="minutes"
+            )
+        if self.is_bound:
+            return
+        action = self.instance
+        if action.pk:
+            self.initial["participants"] = list(action.participants.values_list("pk", flat=True))
+            minutes = sorted(action.reminders.values_list("minutes_before", flat=True))
+        else:
+            minutes = list(self.initial.pop("reminders", []) or [])
+        for n, value in enumerate(minutes[:REMINDER_ROWS], start=1):
+            amount, unit = reminder_parts(value)
+            self.initial[f"reminder_{n}_amount"] = amount
+            self.initial[f"reminder_{n}_unit"] = unit
+        start = self.initial.get("start") or action.start
+        self.initial.update(repeat_controls(action.rrule, start, recurrence.company_zone()))
+
+    def reminders(self) -> list[int] | None:
+        """The reminders typed, in minutes before the start (None without the agenda)."""
+        if not self.agenda:
+            return None
+        minutes = []
+        for n in range(1, REMINDER_ROWS + 1):
+            amount = self.cleaned_data.get(f"reminder_{n}_amount")
+            if amount is not None:
+                minutes.append(amount * REMINDER_FACTORS.get(self.cleaned_data.get(f"reminder_{n}_unit") or "", 1))
+        return sorted(set(minutes))
+
+    def rrule(self, start) -> str | None:
+        """The rule the repeat controls say, from ``start`` (None without the agenda); the
+        action's own rule when they say the same, so that a save unchanged keeps it as it was."""
+        if not self.agenda:
+            return None
+        from suivi.activities import recurrence
+
+        built = build_rrule(self.cleaned_data, start, recurrence.company_zone())
+        previous = self.instance.rrule if self.instance.pk else ""
+        if previous and same_rule(built, previous, start, recurrence.company_zone()):
+            return previous
+        return built
+
+
+REMINDER_ROWS = 3
+REMINDER_UNITS = [("minutes", _("minutes before")), ("hours", _("hours before")), ("days", _("days before"))]
+REMINDER_FACTORS = {"minutes": 1, "hours": 60, "days": 1440}
+REPEAT_CHOICES = [
+    ("", _("Does not repeat")),
+    ("daily", _("Daily")),
+    ("weekly", _("Weekly")),
+    ("monthly_date", _("Monthly, on the same date")),
+    ("monthly_weekday", _("Monthly, on the same weekday (e.g. 2nd Tuesday)")),
+    ("yearly", _("Yearly")),
+    ("custom", _("Other rule (as written)")),
+]
+REPEAT_END_CHOICES = [("never", _("Never")), ("count", _("After a number of times")), ("until", _("On a date"))]
+WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+WEEKDAY_CHOICES = [
+    ("MO", _("Mon")),
+    ("TU", _("Tue")),
+    ("WE", _("Wed")),
+    ("TH", _("Thu")),
+    ("FR", _("Fri")),
+    ("SA", _("Sat")),
+    ("SU", _("Sun")),
+]
+
+
+def reminder_parts(minutes: int) -> tuple[int, str]:
+    """``minutes`` as the form shows it: in days or hours when it is a whole number of them."""
+    if minutes and minutes % 1440 == 0:
+        return minutes // 1440, "days"
+    if minutes and minutes % 60 == 0:
+        return minutes // 60, "hours"
+    return minutes, "minutes"
+
+
+def _rule_parts(text: str) -> dict[str, str]:
+    parts = {}
+    for item in (text or "").strip().removeprefix("RRULE:").split(";"):
+        name, _sep, value = item.partition("=")
+        if name.strip():
+            parts[name.strip().upper()] = value.strip().upper()
+    return parts
+
+
+def _nth(local_start) -> int:
+    """Which weekday of its month ``local_start`` is (1–4), or -1 for the last (a 5th)."""
+    n = (local_start.day - 1) // 7 + 1
+    return -1 if n == 5 else n
+
+
+def repeat_controls(text: str, start, zone) -> dict:
+    """The repeat controls' values that show the rule ``text`` of an action starting at ``start``;
+    a rule they cannot show is ``custom`` (kept as written)."""
+    if not text:
+        return {"repeat_freq": "", "repeat_interval": 1, "repeat_end": "never"}
+    parts = _rule_parts(text)
+    local = start.astimezone(zone) if start else None
+    freq = parts.pop("FREQ", "")
+    values: dict = {"repeat_interval": int(parts.pop("INTERVAL", "1") or 1), "repeat_end": "never"}
+    if "COUNT" in parts:
+        values["repeat_end"], values["repeat_count"] = "count", int(parts.pop("COUNT"))
+    elif "UNTIL" in parts:
+        from datetime import UTC, datetime
+
+        until = parts.pop("UNTIL")
+        try:
+            moment = datetime.strptime(until[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC) if "T" in until else None
+            values["repeat_end"] = "until"
+            values["repeat_until"] = (
+                moment.astimezone(zone).date() if moment else datetime.strptime(until[:8], "%Y%m%d").date()
+            )
+        except ValueError:
+            return {"repeat_freq": "custom", "repeat_rule": text}
+    if freq == "DAILY" and not parts:
+        values["repeat_freq"] = "daily"
+    elif (
+        freq == "WEEKLY"
+        and set(parts) <= {"BYDAY"}
+        and all(d in WEEKDAYS for d in parts.get("BYDAY", "").split(",") if d)
+    ):
+        values["repeat_freq"] = "weekly"
+        days = [d for d in parts.get("BYDAY", "").split(",") if d]
+        values["repeat_days"] = days or ([WEEKDAYS[local.weekday()]] if local else [])
+    elif freq == "MONTHLY" and (
+        not parts or (set(parts) == {"BYMONTHDAY"} and local and parts["BYMONTHDAY"] == str(local.day))
+    ):
+        values["repeat_freq"] = "monthly_date"
+    elif (
+        freq == "MONTHLY"
+        and set(parts) == {"BYDAY"}
+        and local
+        and parts["BYDAY"] == f"{_nth(local)}{WEEKDAYS[local.weekday()]}"
+    ):
+        values["repeat_freq"] = "monthly_weekday"
+    elif freq == "YEARLY" and not parts:
+        values["repeat_freq"] = "yearly"
+    else:
+        return {"repeat_freq": "custom", "repeat_rule": text, "repeat_interval": 1, "repeat_end": "never"}
+    return values
+
+
+def build_rrule(data: dict, start, zone) -> str:
+    """The RRULE value the repeat controls ``data`` say, for an action starting at ``start``
+    ("" for none). The service checks it (and says why it refuses one)."""
+    from datetime import UTC, datetime, time
+
+    freq = data.get("repeat_freq") or ""
+    if not freq:
+        return ""
+    if freq == "custom":
+        return (data.get("repeat_rule") or "").strip()
+    local = start.astimezone(zone) if start else None
+    parts = {
+        "daily": ["FREQ=DAILY"],
+        "weekly": ["FREQ=WEEKLY"],
+        "monthly_date": ["FREQ=MONTHLY"],
+        "monthly_weekday": ["FREQ=MONTHLY"],
+        "yearly": ["FREQ=YEARLY"],
+    }.get(freq, ["FREQ=" + freq.upper()])
+    interval = data.get("repeat_interval") or 1
+    if interval != 1:
+        parts.append(f"INTERVAL={interval}")
+    if freq == "weekly":
+        days = [d for d in WEEKDAYS if d in (data.get("repeat_days") or [])]
+        if not days and local:
+            days = [WEEKDAYS[local.weekday()]]
+        if days:
+            parts.append("BYDAY=" + ",".join(days))
+    elif freq == "monthly_weekday" and local:
+        parts.append(f"BYDAY={_nth(local)}{WEEKDAYS[local.weekday()]}")
+    end = data.get("repeat_end") or "never"
+    if end == "count" and data.get("repeat_count"):
+        parts.append(f"COUNT={data['repeat_count']}")
+    elif end == "until" and data.get("repeat_until"):
+        last = datetime.combine(data["repeat_until"], time(23, 59, 59)).replace(tzinfo=zone).astimezone(UTC)
+        parts.append("UNTIL=" + last.strftime("%Y%m%dT%H%M%SZ"))
+    return ";".join(parts)
+
+
+def same_rule(first: str, second: str, start, zone) -> bool:
+    """Whether two rules say the same for an action starting at ``start`` (the controls' way of
+    writing a rule may differ from the stored one: order, INTERVAL=1, the start's own day)."""
+    return repeat_controls(first, start, zone) == repeat_controls(second, start, zone) and (
+        repeat_controls(first, start, zone).get("repeat_freq") != "custom" or _rule_parts(first) == _rule_parts(second)
+    )
 
 
 class FolderForm(CarriesValuesForm):

@@ -1,16 +1,20 @@
 """CRM action pages: list with filters and expression search, the action form (classic or tabs,
 S4/S5), status changes, bulk reassign and close."""
 
+from datetime import UTC, datetime
+
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from suivi.accounts.models import User
 from suivi.accounts.queries import followed_by_choices
+from suivi.activities import recurrence
 from suivi.activities import services as action_services
 from suivi.activities.attachments import attachments_of, max_bytes
 from suivi.activities.models import ACTION_TRANSITIONS, Action, ActionStatus, ActionType, Folder
@@ -150,6 +154,7 @@ def _form(request, instance=None, party=None):
         folders=folders,
         contacts=contacts,
         billing=refusal(settings_obj, CrmLevel.FULL) is None,
+        agenda=refusal(settings_obj, CrmLevel.FULL) is None,
     )
     form.folder_choices = choices  # the picker's order (party folders first), read once
     return form, party
@@ -166,7 +171,29 @@ def _values(form, party):
     for name in ("subject", "description", "invoice_text"):
         if name in form.fields:
             values[name] = values.get(name) or ""
+    rule = form.rrule(values.get("start"))
+    if rule is not None:
+        values["rrule"] = rule
     return values, list(data.get("contacts") or [])
+
+
+AGENDA_ERROR_FIELDS = {"rrule": "repeat_freq", "reminders": "reminder_1_amount"}
+
+
+def _on_agenda_fields(form, error):
+    """The service's messages on the recurrence and reminders beside the controls that set them."""
+    errors = getattr(error, "errors", None)
+    if not errors or not form.agenda:
+        return error
+    moved = {AGENDA_ERROR_FIELDS.get(field, field): message for field, message in errors.items()}
+    return InvalidInput(moved)
+
+
+def _agenda_extras(form) -> dict:
+    """M2's participants and reminders, for the service (nothing at M1: kept as they are)."""
+    if not form.agenda:
+        return {}
+    return {"participants": list(form.cleaned_data.get("participants") or []), "reminders": form.reminders()}
 
 
 def _linked_document_posted(request, action):
@@ -183,7 +210,9 @@ def _linked_document_posted(request, action):
         return None, _("This document does not exist or you may not see it: search it again.")
 
 
-def _render_form(request, form, action, party, status=200, linked_document=None, linked_document_error=None):
+def _render_form(
+    request, form, action, party, status=200, linked_document=None, linked_document_error=None, occurrence=None
+):
     settings_obj = company_settings(request)
     if linked_document is None and action is not None and request.method != "POST":
         linked_document = linked_document_of(request.user, action)
@@ -205,6 +234,10 @@ def _render_form(request, form, action, party, status=200, linked_document=None,
             and not settings_obj.billing_in_main_tab,
             "party": party,
             "folders": form.folder_choices,
+            "agenda": form.agenda,
+            "occurrence": occurrence.isoformat() if occurrence else "",
+            "recurring": bool(action and (action.rrule or action.series_id)),
+            "scope": request.POST.get("scope", "this") if request.method == "POST" else "this",
             "history": history(action, 30) if action else [],
             "next_statuses": [(s, ActionStatus(s).label) for s in sorted(ACTION_TRANSITIONS.get(action.status, ()))]
             if action
@@ -224,9 +257,11 @@ def action_create(request):
         if form.is_valid() and document_error is None:
             values, contacts = _values(form, party)
             try:
-                action = action_services.create_action(acting_user=request.user, values=values, contacts=contacts)
+                action = action_services.create_action(
+                    acting_user=request.user, values=values, contacts=contacts, **_agenda_extras(form)
+                )
             except InvalidInput as e:
-                for field, message in e.errors.items():
+                for field, message in _on_agenda_fields(form, e).errors.items():
                     form.add_error(field if field in form.fields else None, message)
             else:
                 if document is not None:
@@ -237,8 +272,32 @@ def action_create(request):
     return _render_form(request, form, None, party, status, document, document_error)
 
 
+def _occurrence(request, action):
+    """The occurrence of a recurring ``action`` the page shows (``?occurrence=<ISO original
+    start>``, or the posted one): (original start, start, end), or None for the action itself.
+    A start that is not one of its occurrences is a 404."""
+    raw = request.POST.get("occurrence") if request.method == "POST" else request.GET.get("occurrence")
+    if not raw or not action.rrule:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace(" ", "+"))
+    except ValueError as e:
+        raise Http404(_("This occurrence does not exist.")) from e
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    if not recurrence.occurrence_at(action, moment):
+        raise Http404(_("This occurrence does not exist."))
+    duration = recurrence.duration_of(action)
+    return moment, moment, (moment + duration) if action.end else None
+
+
 def action_detail(request, pk):
     action = access_action(request.user, pk)
+    occurrence = _occurrence(request, action)
+    if occurrence is not None and request.method != "POST":
+        # The form shows that occurrence's times; the rest is the series'.
+        action.start, action.end = occurrence[1], occurrence[2]
     form, party = _form(request, action)
     status = 200
     document, document_error = None, None
@@ -247,21 +306,64 @@ def action_detail(request, pk):
         if form.is_valid() and document_error is None:
             values, contacts = _values(form, party)
             try:
-                action_services.update_action(
-                    acting_user=request.user,
-                    action=action,
-                    values=values,
-                    contacts=contacts,
-                    expected_version=form.cleaned_data.get("version"),
-                )
+                if occurrence is not None:
+                    changed = action_services.change_occurrence(
+                        acting_user=request.user,
+                        action=action,
+                        original_start=occurrence[0],
+                        scope=request.POST.get("scope", ""),
+                        values=values,
+                        contacts=contacts,
+                        expected_version=form.cleaned_data.get("version"),
+                        **_agenda_extras(form),
+                    )
+                else:
+                    changed = action_services.update_action(
+                        acting_user=request.user,
+                        action=action,
+                        values=values,
+                        contacts=contacts,
+                        expected_version=form.cleaned_data.get("version"),
+                        **_agenda_extras(form),
+                    )
             except SuiviError as e:
-                status = show_on_form(form, e)
+                status = show_on_form(form, _on_agenda_fields(form, e))
             else:
-                links.set_linked_document(acting_user=request.user, action=action, document=document)
+                links.set_linked_document(acting_user=request.user, action=changed, document=document)
                 messages.success(request, _("Changes saved."))
-                return redirect("action_detail", pk=action.pk)
+                return redirect("action_detail", pk=changed.pk)
         status = status if status != 200 else 400
-    return _render_form(request, form, action, party, status, document, document_error)
+    return _render_form(
+        request, form, action, party, status, document, document_error, occurrence=occurrence and occurrence[0]
+    )
+
+
+@require_POST
+def occurrence_delete(request, pk):
+    """Delete an occurrence of a recurring action, the following ones or the series (M2), or a
+    plain action; who may is the service's (its follower, its creator or a manager)."""
+    action = access_action(request.user, pk)
+    raw = request.POST.get("occurrence", "")
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace(" ", "+")) if raw else action.start
+    except ValueError:
+        moment = None
+    if moment is None:
+        return after_command(
+            request, SuiviError(_("Choose the occurrence to delete.")), reverse("action_detail", args=[pk])
+        )
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        action_services.delete_occurrence(
+            acting_user=request.user, action=action, original_start=moment, scope=request.POST.get("scope", "")
+        )
+    except SuiviError as e:
+        return after_command(request, e, reverse("action_detail", args=[pk]))
+    messages.success(request, _("Deleted."))
+    if Action.objects.filter(pk=pk).exists():
+        return redirect("action_detail", pk=pk)
+    return redirect("action_list")
 
 
 def action_party_fields(request):

@@ -1,0 +1,53 @@
+// Reminders in the browser (M2): the bell (#reminder-bell) is refreshed by HTMX every minute;
+// when its unread count grows, the new reminders are read from its data-feed URL and shown as
+// Web Notifications, if the user allowed them (asked on a click, never on page load).
+(function () {
+  "use strict";
+  var KEY = "suivi.reminders.lastShown";
+
+  function canNotify() {
+    return "Notification" in window && Notification.permission === "granted";
+  }
+
+  function showButtons() {
+    if (!("Notification" in window) || Notification.permission !== "default") return;
+    document.querySelectorAll("[data-notify-permission]").forEach(function (button) {
+      button.hidden = false;
+      if (button.dataset.bound) return;
+      button.dataset.bound = "1";
+      button.addEventListener("click", function () {
+        Notification.requestPermission().then(function () {
+          document.querySelectorAll("[data-notify-permission]").forEach(function (b) { b.hidden = true; });
+          check();
+        });
+      });
+    });
+  }
+
+  function check() {
+    var bell = document.getElementById("reminder-bell");
+    if (!bell || !canNotify() || bell.dataset.unread === "0") return;
+    var after = parseInt(window.localStorage.getItem(KEY) || "0", 10) || 0;
+    fetch(bell.dataset.feed + "?after=" + after, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : { reminders: [] }; })
+      .then(function (data) {
+        var last = after;
+        data.reminders.forEach(function (r) {
+          var title = (bell.dataset.title || "Reminder") + (r.late ? " (" + (bell.dataset.late || "late") + ")" : "");
+          var notice = new Notification(title, { body: r.subject + " — " + r.start, tag: "suivi-reminder-" + r.id });
+          notice.onclick = function () { window.focus(); window.location.href = r.url; };
+          if (r.id > last) last = r.id;
+        });
+        window.localStorage.setItem(KEY, String(last));
+      })
+      .catch(function () { /* the next poll tries again */ });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { showButtons(); check(); });
+  document.body && document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail && event.detail.target && event.detail.target.id === "reminder-bell") check();
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.target && event.target.id === "reminder-bell") check();
+  });
+})();
