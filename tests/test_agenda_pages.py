@@ -400,3 +400,65 @@ def test_a_range_of_62_days_is_accepted_for_the_month_view(user_client, plain_us
         user_client, start="2027-02-22T00:00:00", end=(datetime(2027, 2, 22) + timedelta(days=62)).isoformat()
     )
     assert len(events) == 1
+
+
+def test_an_occurrence_already_changed_on_its_own_moves_alone(user_client, plain_user, meeting):
+    series = factories.action(
+        plain_user,
+        action_type=meeting,
+        subject="Stand-up",
+        start=brussels(2027, 3, 1, 9, 0),
+        end=brussels(2027, 3, 1, 9, 30),
+        rrule="FREQ=DAILY;COUNT=5",
+    )
+    wednesday = [e for e in week_of(user_client) if e["start"].startswith("2027-03-03")][0]
+    user_client.post(
+        "/crm/agenda/move/",
+        {
+            "action": series.pk,
+            "version": series.version,
+            "start": "2027-03-03T11:00",
+            "scope": "this",
+            "recurrence_id": wednesday["extendedProps"]["recurrenceId"],
+        },
+    )
+    exception = Action.objects.get(series=series)
+    moved = [e for e in week_of(user_client) if e["start"].startswith("2027-03-03")][0]
+    assert moved["extendedProps"]["action"] == exception.pk
+    response = user_client.post(
+        "/crm/agenda/move/", {"action": exception.pk, "version": exception.version, "start": "2027-03-03T14:00"}
+    )
+    assert response.status_code == 200, response.content
+    exception.refresh_from_db()
+    assert exception.start == brussels(2027, 3, 3, 14, 0) and exception.series == series
+    assert sorted(e["start"][11:16] for e in week_of(user_client)) == ["09:00", "09:00", "09:00", "09:00", "14:00"]
+
+
+def test_a_drop_into_the_all_day_row_and_back_out_keeps_sensible_ends(user_client, plain_user, meeting):
+    action = factories.action(
+        plain_user, action_type=meeting, start=brussels(2027, 3, 2, 9, 0), end=brussels(2027, 3, 2, 10, 0)
+    )
+    response = user_client.post(
+        "/crm/agenda/move/",
+        {
+            "action": action.pk,
+            "version": action.version,
+            "start": "2027-03-04T00:00:00",
+            "end": "2027-03-05T00:00:00",
+            "all_day": "1",
+        },
+    )
+    assert response.status_code == 200, response.content
+    action.refresh_from_db()
+    assert action.all_day and (action.start, action.end) == (brussels(2027, 3, 4, 0, 0), brussels(2027, 3, 4, 23, 59))
+    [event] = week_of(user_client)
+    assert (event["start"], event["end"], event["allDay"]) == ("2027-03-04", "2027-03-05", True)
+    response = user_client.post(
+        "/crm/agenda/move/",
+        {"action": action.pk, "version": action.version, "start": "2027-03-04T15:00:00", "all_day": "0"},
+    )
+    action.refresh_from_db()
+    assert not action.all_day and (action.start, action.end) == (
+        brussels(2027, 3, 4, 15, 0),
+        brussels(2027, 3, 4, 16, 0),
+    )

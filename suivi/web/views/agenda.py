@@ -228,8 +228,14 @@ def agenda_move(request):
     except BadParameter as e:
         return _bad(str(e))
     values: dict = {"start": start}
+    if request.POST.get("all_day") in ("0", "1"):  # dropped into, or out of, the all-day row
+        values["all_day"] = request.POST["all_day"] == "1"
+    all_day = values.get("all_day", action.all_day)
     if end is not None:
-        values["end"] = end
+        # The calendar's all-day end is the next midnight; Suivi keeps the last minute of the day.
+        values["end"] = end - timedelta(minutes=1) if all_day and end.timetz() == time(tzinfo=end.tzinfo) else end
+    elif action.all_day and not all_day:
+        values["end"] = start + timedelta(minutes=action.action_type.default_duration or 30)
     elif action.start and action.end:
         values["end"] = start + (action.end - action.start)
     if user is not None and user.pk != action.followed_by_id:
@@ -237,13 +243,17 @@ def agenda_move(request):
     version = request.POST.get("version")
     try:
         if action.rrule or action.series_id:
-            scope = request.POST.get("scope", "")
+            # An occurrence already changed on its own (an exception) moves alone unless told.
+            scope = request.POST.get("scope", "") or ("this" if action.series_id else "")
             if scope not in SCOPES:
                 return _bad(_("Choose which occurrences change: this one, this and the following, or all."))
-            try:
-                original = _parse_when(request.POST.get("recurrence_id"), ZoneInfo("UTC"), _("occurrence"))
-            except BadParameter as e:
-                return _bad(str(e))
+            if action.series_id:
+                original = action.recurrence_id
+            else:
+                try:
+                    original = _parse_when(request.POST.get("recurrence_id"), ZoneInfo("UTC"), _("occurrence"))
+                except BadParameter as e:
+                    return _bad(str(e))
             action = action_services.change_occurrence(
                 acting_user=request.user,
                 action=action,

@@ -132,7 +132,8 @@
         end: end ? naive(end) : null,
         user: userId,
         scope: scope,
-        recurrence_id: props.recurrenceId
+        recurrence_id: props.recurrenceId,
+        all_day: event.allDay ? "1" : "0"
       }).then(function (result) {
         if (!result.ok) {
           revert();
