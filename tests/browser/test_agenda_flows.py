@@ -36,7 +36,12 @@ def world(transactional_db):
     # A transactional test database is flushed after each test: put the default types back.
     importlib.import_module("suivi.activities.migrations.0002_default_types_and_stages").create(apps, None)
     meeting = ActionType.objects.create(
-        name_fr="Rendez-vous", name_en="Meeting", name_nl="Afspraak", is_calendar_item=True, default_duration=60
+        name_fr="Rendez-vous",
+        name_en="Meeting",
+        name_nl="Afspraak",
+        is_calendar_item=True,
+        default_duration=60,
+        colour="#aa0000",
     )
     users = {}
     for name, first in (("olive", "Olive"), ("claire", "Claire")):
@@ -97,6 +102,13 @@ def test_the_week_view_shows_an_action_whose_subject_is_only_text(page, world, v
     expect(page.locator("[data-agenda-title]")).to_contain_text("mars 2027")  # FullCalendar's French
     # FullCalendar's style sheet applied under the policy: the time grid is laid out as a table.
     expect(page.locator(".fc-timegrid-slots table")).to_have_css("border-collapse", "collapse")
+    # Colours per user by default, per type on demand (and remembered).
+    expect(event).to_have_css("background-color", "rgb(29, 78, 216)")
+    page.select_option("[data-agenda-colours]", "type")
+    expect(page.locator(".fc-event", has_text="Visite chantier")).to_have_css("background-color", "rgb(170, 0, 0)")
+    page.click("[data-agenda-mode='workweek']")
+    expect(page.locator(".fc-col-header-cell")).to_have_count(5)
+    expect(page.locator(".fc-col-header-cell[data-date='2027-03-06']")).to_have_count(0)
     page.click("[data-agenda-mode='month']")
     expect(page.locator(".fc-daygrid-day[data-date='2027-03-02'] .fc-event")).to_contain_text("Visite chantier")
     page.click("[data-agenda-mode='list']")
