@@ -121,13 +121,19 @@ PUBLIC_404 = dict.fromkeys(ROLES, 404)
 
 PLANNING_PAGES = [
     ("free-slot search form", "get", "/crm/planning/", None, ALL),
-    ("free-slot search", "get", "/crm/planning/?users=1&duration=60&start=2030-03-04&days=7", None, ALL),
-    ("booking form", "get", "/crm/planning/book/?slot=2030-03-05T08:00:00%2B00:00&duration=60&users=1", None, ALL),
+    ("free-slot search", "get", "/crm/planning/?users={target}&duration=60&start=2030-03-04&days=7", None, ALL),
+    (
+        "booking form",
+        "get",
+        "/crm/planning/book/?slot=2030-03-05T08:00:00%2B00:00&duration=60&users={target}",
+        None,
+        ALL,
+    ),
     ("book a slot", "post", "/crm/planning/book/", _book, DONE),
     ("a booked slot", "get", "/crm/planning/booked/{visit}/", None, ALL),
     ("a booked private action", "get", "/crm/planning/booked/{secret}/", None, {**ALL, "other": 404}),
     ("team load form", "get", "/crm/planning/load/", None, ALL),
-    ("team load", "get", "/crm/planning/load/?users=1&start=2030-03-04&by=week&count=4", None, ALL),
+    ("team load", "get", "/crm/planning/load/?users={target}&start=2030-03-04&by=week&count=4", None, ALL),
     ("own working hours", "get", "/crm/planning/hours/", None, ALL),
     ("the owner's working hours, read", "get", "/crm/planning/hours/?user={target}", None, ALL),
     ("change the owner's working hours", "post", "/crm/planning/hours/?user={target}", _hours, OWN_OR_MANAGER),
@@ -152,11 +158,18 @@ PLANNING_PAGES = [
 
 # (name, method, url, data or None, expected by role, headers or None)
 PLANNING_API = [
-    ("agenda occurrences", "get", "/api/v1/agenda/?users=1&start=2030-03-04&end=2030-03-11", None, API_ALL, None),
+    (
+        "agenda occurrences",
+        "get",
+        "/api/v1/agenda/?users={target}&start=2030-03-04&end=2030-03-11",
+        None,
+        API_ALL,
+        None,
+    ),
     (
         "free slots",
         "get",
-        "/api/v1/availability/?users=1&duration=60&start=2030-03-04&end=2030-03-11",
+        "/api/v1/availability/?users={target}&duration=60&start=2030-03-04&end=2030-03-11",
         None,
         API_ALL,
         None,

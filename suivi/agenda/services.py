@@ -189,7 +189,7 @@ def save_absence(*, acting_user: User, absence: Absence | None, user: User, valu
                 "start": timezone.localtime(other.start).strftime("%d/%m/%Y %H:%M"),
                 "end": timezone.localtime(other.end).strftime("%d/%m/%Y %H:%M"),
             }
-    if errors:
+    if errors or start is None or end is None:
         raise InvalidInput(errors)
     if absence is None:
         absence = Absence.objects.create(user=user, start=start, end=end, reason=reason)
@@ -224,13 +224,13 @@ def save_holiday(*, acting_user: User, holiday: Holiday | None, values: dict[str
     errors: dict[str, str] = {}
     if day is None:
         errors["day"] = _("Give the day.")
-    elif Holiday.objects.filter(day=day).exclude(pk=getattr(holiday, "pk", None)).exists():
+    elif Holiday.objects.filter(day=day).exclude(pk__in=[holiday.pk] if holiday else []).exists():
         errors["day"] = _("%(day)s is already a holiday.") % {"day": day.strftime("%d/%m/%Y")}
     if not name:
         errors["name"] = _("Give the holiday a name.")
     elif len(name) > 100:
         errors["name"] = _("At most %(limit)s characters (you typed %(count)s).") % {"limit": 100, "count": len(name)}
-    if errors:
+    if errors or day is None:
         raise InvalidInput(errors)
     if holiday is None:
         holiday = Holiday.objects.create(day=day, name=name)
