@@ -1,0 +1,103 @@
+"""Browser flows of issue 12, point 2, in French: one occurrence of a weekly series opened on the
+action page is moved for *this occurrence* only (the others keep their time); a repeat set with
+the form's controls is saved, and the action reopened and saved unchanged keeps its rule."""
+
+import importlib
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.apps import apps
+from playwright.sync_api import expect
+
+from suivi.activities.models import Action, ActionType
+from suivi.agenda.queries import agenda_entries
+from suivi.core.models import CompanySettings
+
+from .. import factories
+from ..conftest import PASSWORD, make_user
+from .conftest import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+@pytest.fixture
+def world(transactional_db):
+    CompanySettings.objects.get_or_create(pk=1)
+    CompanySettings.objects.filter(pk=1).update(crm_enabled=True, crm_level="full")
+    importlib.import_module("suivi.activities.migrations.0002_default_types_and_stages").create(apps, None)
+    user = make_user("olive", first_name="Olive", email="olive@acme.test")
+    user.language = "fr"
+    user.save()
+    meeting = ActionType.objects.create(
+        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
+    )
+    return {"user": user, "meeting": meeting}
+
+
+def local_times(user, start, days=7):
+    entries = agenda_entries(user, [user.pk], start, start + timedelta(days=days))
+    return [e.start.astimezone(BRUSSELS).strftime("%d/%m %H:%M") for e in entries]
+
+
+def test_moving_one_occurrence_of_a_weekly_series_leaves_the_others_at_their_time(page, world):
+    user = world["user"]
+    series = factories.action(
+        user,
+        action_type=world["meeting"],
+        subject="Point hebdo",
+        start=datetime(2027, 3, 1, 9, 0, tzinfo=BRUSSELS),
+        end=datetime(2027, 3, 1, 9, 30, tzinfo=BRUSSELS),
+        rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=8",
+    )
+    log_in(page, "olive", PASSWORD)
+    page.goto(f"/crm/actions/{series.pk}/?occurrence=2027-03-15T08:00:00Z")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    expect(page.locator("#id_start")).to_have_value("2027-03-15T09:00")
+    expect(page.locator("#occurrence-notice")).to_be_visible()
+    page.fill("#id_start", "2027-03-15T14:00")
+    page.fill("#id_end", "2027-03-15T14:30")
+    page.check("#save-scope input[value=this]")
+    page.click("form.action-form button.primary")
+    page.wait_for_url(lambda url: "occurrence=" not in url)
+    expect(page.locator("#id_start")).to_have_value("2027-03-15T14:00")
+    assert local_times(user, datetime(2027, 3, 15, tzinfo=BRUSSELS)) == ["15/03 14:00"]
+    assert local_times(user, datetime(2027, 3, 8, tzinfo=BRUSSELS)) == ["08/03 09:00"]
+    assert local_times(user, datetime(2027, 3, 22, tzinfo=BRUSSELS)) == ["22/03 09:00"]
+    assert len(local_times(user, datetime(2027, 2, 22, tzinfo=BRUSSELS), days=90)) == 8
+    assert Action.objects.get(pk=series.pk).rrule == "FREQ=WEEKLY;BYDAY=MO;COUNT=8"
+
+
+def test_a_repeat_set_in_the_form_is_kept_when_the_action_is_saved_unchanged(page, world):
+    log_in(page, "olive", PASSWORD)
+    page.goto("/crm/actions/new/")
+    page.fill("#id_subject", "Comité")
+    page.select_option("#id_action_type", str(world["meeting"].pk))
+    page.fill("#id_start", "2027-03-09T10:00")
+    page.fill("#id_end", "2027-03-09T11:00")
+    page.select_option("#id_repeat_freq", "weekly")
+    page.fill("#id_repeat_interval", "2")
+    page.check("#repeat input[name=repeat_days][value=TU]")
+    page.check("#repeat input[name=repeat_days][value=TH]")
+    page.check("#repeat input[name=repeat_end][value=until]")
+    page.fill("#id_repeat_until", "2027-06-30")
+    page.fill("#id_reminder_1_amount", "1")
+    page.select_option("#id_reminder_1_unit", "hours")
+    page.click("form.action-form button.primary")
+    page.wait_for_url(lambda url: "/new/" not in url)
+    action = Action.objects.get(subject="Comité")
+    assert action.rrule == "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;UNTIL=20270630T215959Z"
+    assert list(action.reminders.values_list("minutes_before", flat=True)) == [60]
+    # Reopened: the same controls show the rule; saved unchanged, nothing changes.
+    page.goto(f"/crm/actions/{action.pk}/")
+    expect(page.locator("#id_repeat_freq")).to_have_value("weekly")
+    expect(page.locator("#id_repeat_interval")).to_have_value("2")
+    expect(page.locator("#repeat input[name=repeat_days][value=TH]")).to_be_checked()
+    expect(page.locator("#id_repeat_until")).to_have_value("2027-06-30")
+    expect(page.locator("#id_reminder_1_unit")).to_have_value("hours")
+    page.click("form.action-form button.primary")
+    page.wait_for_load_state()
+    after = Action.objects.get(pk=action.pk)
+    assert after.rrule == action.rrule and after.version == action.version
