@@ -361,3 +361,29 @@ def test_a_real_caldav_server_accepts_every_event_of_the_feed(m2, olive, agenda,
     assert status == 200
     back = icalendar.Calendar.from_ical(body)
     assert {str(e.get("RECURRENCE-ID") is not None) for e in back.walk("VEVENT")} == {"True", "False"}
+
+
+def test_a_deleted_action_moves_the_last_modified_date_so_polling_clients_do_not_keep_it(m2, olive, agenda):
+    url = subscribe(olive)
+    client = Client()
+    first = client.get(url)
+    modified = first["Last-Modified"]
+    assert client.get(url, HTTP_IF_MODIFIED_SINCE=modified).status_code == 304
+    CalendarFeed.objects.filter(owner=olive).update(
+        content_changed_at=timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    )  # as if the first poll was an hour ago
+    client.get(url)  # the same content: its date stays
+    stale = CalendarFeed.objects.get(owner=olive).content_changed_at
+    Action.objects.filter(pk=agenda["plain"].pk).delete()  # leaves no newer updated_at behind
+    from django.utils.http import http_date
+
+    again = client.get(url, HTTP_IF_MODIFIED_SINCE=http_date(stale.timestamp()))
+    assert again.status_code == 200
+    assert b"Lunch with Alpha" not in again.content
+
+
+def test_a_head_request_is_answered_like_a_get_without_a_body(m2, olive, agenda):
+    url = subscribe(olive)
+    response = Client().head(url)
+    assert response.status_code == 200
+    assert response["ETag"]

@@ -43,9 +43,11 @@ PRODID = "-//Suivi//Agenda//EN"
 
 @dataclass
 class Feed:
+    """A feed's content and its digest (the ETag); its Last-Modified is when this content was
+    first served (``services.note_feed_content``), which a deletion moves too."""
+
     body: bytes
     etag: str
-    last_modified: datetime
 
 
 def find_feed(token: str) -> CalendarFeed | None:
@@ -162,6 +164,4 @@ def build_feed(feed: CalendarFeed, *, now: datetime | None = None) -> Feed | Non
             calendar.add_component(event)
         calendar.add_missing_timezones()
     body = calendar.to_ical()
-    changes = [(item.action.updated_at or feed.created_at) for item in items]
-    last_modified = max([feed.created_at, *changes]).replace(microsecond=0)
-    return Feed(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', last_modified)
+    return Feed(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')

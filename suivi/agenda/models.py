@@ -96,6 +96,10 @@ class CalendarFeed(models.Model):
     token_digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The digest of the content last served and when it first was: the feed's Last-Modified, so
+    # that a deletion (which leaves no newer ``updated_at`` behind) still moves it.
+    content_etag = models.CharField(max_length=80, blank=True, editable=False)
+    content_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("calendar feed")

@@ -323,3 +323,15 @@ def book_slot(*, acting_user: User, users: list[User], start: datetime, end: dat
         action.participants.set(others)
         audit.record(acting_user, "update", action, {"participants": [[], sorted(str(u) for u in others)]})
     return action
+
+
+def note_feed_content(feed: CalendarFeed, etag: str) -> datetime:
+    """When the content ``etag`` of ``feed`` was first served: now if it differs from the last
+    one served. This is the feed's Last-Modified. Bookkeeping of a read, not a user's change:
+    no audit row; two polls at once both write the same values."""
+    if feed.content_etag == etag and feed.content_changed_at is not None:
+        return feed.content_changed_at
+    now = timezone.now().replace(microsecond=0)
+    CalendarFeed.objects.filter(pk=feed.pk).update(content_etag=etag, content_changed_at=now)
+    feed.content_etag, feed.content_changed_at = etag, now
+    return now

@@ -26,7 +26,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from suivi.accounts.models import User
 from suivi.activities.recurrence import company_zone
@@ -462,7 +462,7 @@ def _not_found() -> HttpResponse:
     return HttpResponse(b"", status=404, content_type="text/plain")
 
 
-@require_GET
+@require_safe
 def feed(request, token: str):
     """The ICS feed of a secret address: no login (the address is the proof)."""
     if refusal(company_settings(), CrmLevel.FULL) is not None:
@@ -473,6 +473,7 @@ def feed(request, token: str):
     built = agenda_feeds.build_feed(found)
     if built is None:
         return _not_found()
+    last_modified = services.note_feed_content(found, built.etag)
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match is not None:
         fresh = built.etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")] or (
@@ -480,12 +481,12 @@ def feed(request, token: str):
         )
     else:
         since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
-        fresh = since is not None and int(built.last_modified.timestamp()) <= since
+        fresh = since is not None and int(last_modified.timestamp()) <= since
     response = (
         HttpResponseNotModified() if fresh else HttpResponse(built.body, content_type="text/calendar; charset=utf-8")
     )
     response["ETag"] = built.etag
-    response["Last-Modified"] = http_date(built.last_modified.timestamp())
+    response["Last-Modified"] = http_date(last_modified.timestamp())
     response["Cache-Control"] = "private, max-age=300"
     if not fresh:
         response["Content-Disposition"] = 'inline; filename="suivi.ics"'
