@@ -15,6 +15,7 @@ Expansion is always bounded by the range read, whatever the rule says.
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
@@ -62,7 +63,14 @@ def _parts(text: str) -> dict[str, str]:
 
 def _rule(text: str, start: datetime) -> rrule:
     """The dateutil rule of ``text`` from ``start`` (aware), read in the company's time zone."""
-    local_start = start.astimezone(company_zone())
+    return _parsed_rule(text, start, settings.TIME_ZONE)
+
+
+@lru_cache(maxsize=2048)
+def _parsed_rule(text: str, start: datetime, zone_name: str) -> rrule:
+    """Rules are parsed once per (text, start): a week view reads the same series every time.
+    A dateutil rule without its cache is immutable, so sharing it is safe."""
+    local_start = start.astimezone(ZoneInfo(zone_name))
     parts = _parts(text)
     if parts.get("FREQ") not in FREQUENCIES:
         raise InvalidRule(_("A recurrence repeats daily, weekly, monthly or yearly."))

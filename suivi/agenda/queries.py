@@ -81,9 +81,8 @@ def _in_range(qs: QuerySet[Action], start: datetime, end: datetime) -> QuerySet:
     near = qs.filter(when__gte=start - recurrence.LOOK_BACK, when__lt=end)
     series = qs.filter(~Q(rrule=""), when__lt=end).filter(Q(series_end__isnull=True) | Q(series_end__gt=start))
     long = qs.filter(long_event=True, when__lt=end)
-    return near.values_list("pk", flat=True).union(
-        series.values_list("pk", flat=True), long.values_list("pk", flat=True)
-    )
+    columns = ("pk", "action_type_id")
+    return near.values_list(*columns).union(series.values_list(*columns), long.values_list(*columns))
 
 
 def candidate_queries(user_ids: list[int], start: datetime, end: datetime) -> list[QuerySet]:
@@ -98,10 +97,13 @@ def candidate_queries(user_ids: list[int], start: datetime, end: datetime) -> li
     ]
 
 
-def _candidate_ids(user_ids: list[int], start: datetime, end: datetime) -> set[int]:
+def _candidate_ids(user_ids: list[int], start: datetime, end: datetime, type_ids: list[int]) -> set[int]:
+    """The ids of the calendar actions that may overlap the range. The rows are then read by
+    primary key alone: with the type in that query too, SQLite walks the (type, when) index."""
+    wanted = set(type_ids)
     ids: set[int] = set()
     for qs in candidate_queries(user_ids, start, end):
-        ids.update(qs)
+        ids.update(pk for pk, type_id in qs if type_id in wanted)
     return ids
 
 
@@ -121,11 +123,14 @@ def agenda_entries(
     type_ids = list(calendar_types().values_list("pk", flat=True))
     if not type_ids:
         return []
-    ids = _candidate_ids(user_ids, start, end)
+    ids = _candidate_ids(user_ids, start, end, type_ids)
     if not ids:
         return []
+    # The look-back brought actions that ended before the range: leave them in the database.
+    ended = Q(end__lte=start, rrule="")
     rows = (
-        Action.objects.filter(pk__in=ids, action_type_id__in=type_ids, start__isnull=False)
+        Action.objects.filter(pk__in=ids)
+        .exclude(ended)
         .select_related("action_type", "party")
         .only(
             "subject",
@@ -231,9 +236,9 @@ def feed_actions(viewer: User, user_ids: list[int], start: datetime, end: dateti
     type_ids = list(calendar_types().values_list("pk", flat=True))
     if not user_ids or end <= start or not type_ids:
         return []
-    ids = _candidate_ids(user_ids, start, end)
+    ids = _candidate_ids(user_ids, start, end, type_ids)
     rows = (
-        Action.objects.filter(pk__in=ids, action_type_id__in=type_ids, start__isnull=False)
+        Action.objects.filter(pk__in=ids)
         .exclude(status=ActionStatus.CANCELLED)
         .select_related("action_type", "party")
         .order_by("start", "pk")

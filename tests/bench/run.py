@@ -11,6 +11,7 @@ database, p50, p95, queries) and writes it as JSON under var/bench/.
     make bench BENCH_ARGS="--suite sales --rounds 20"   # documents: PDF rendering, validations (tests/bench/sales.py)
     make bench BENCH_ARGS="--suite mail"   # mailbox reads against Dovecot, filing suggestions (tests/bench/mail.py)
     make bench BENCH_ARGS="--suite mailing"   # e-mailing: mails/s, pace, memory (tests/bench/mailing.py)
+    make bench BENCH_ARGS="--suite agenda"    # agenda week / month views, ICS feed, free slots (tests/bench/agenda.py)
 """
 
 import argparse
@@ -333,10 +334,13 @@ def main() -> None:
     parser.add_argument("--import-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the import benchmark")
-    parser.add_argument("--suite", choices=["all", "pages", "imports", "sales", "mail", "mailing"], default="all")
+    parser.add_argument(
+        "--suite", choices=["all", "pages", "imports", "sales", "mail", "mailing", "agenda"], default="all"
+    )
     parser.add_argument("--sales-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--mail-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--mailing-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    parser.add_argument("--agenda-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args.child, args.rounds)))
@@ -353,6 +357,11 @@ def main() -> None:
         from .mail import measure_mail
 
         print(json.dumps(measure_mail(args.mail_child)))
+        return
+    if args.agenda_child:
+        from .agenda import measure_agenda
+
+        print(json.dumps(measure_agenda(args.agenda_child, args.rounds)))
         return
     if args.mailing_child:
         from .mailing import measure_mailing
@@ -392,6 +401,17 @@ def main() -> None:
             path.write_text(json.dumps(mailing, indent=2))
             print(f"\nwritten to {path.relative_to(ROOT)}")
             return
+    agenda = []
+    if args.suite in ("all", "agenda"):
+        from .agenda import run_agenda
+
+        agenda = run_agenda(databases, min(args.rounds, 50))
+        if args.suite == "agenda":
+            OUT.mkdir(parents=True, exist_ok=True)
+            path = OUT / f"bench-agenda-{time.strftime('%Y%m%d-%H%M%S')}.json"
+            path.write_text(json.dumps(agenda, indent=2))
+            print(f"\nwritten to {path.relative_to(ROOT)}")
+            return
     imports = run_imports(databases, args.import_rows) if args.suite in ("all", "imports") else []
     if args.suite == "imports":
         OUT.mkdir(parents=True, exist_ok=True)
@@ -417,7 +437,9 @@ def main() -> None:
         print(f"{r['operation']:38} {r['database']:9} {r['p50_ms']:8} {r['p95_ms']:8} {r['queries']:8}")
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({"pages": results, "imports": imports, "mail": mail, "mailing": mailing}, indent=2))
+    path.write_text(
+        json.dumps({"pages": results, "imports": imports, "mail": mail, "mailing": mailing, "agenda": agenda}, indent=2)
+    )
     print(f"\nwritten to {path.relative_to(ROOT)}")
 
 
