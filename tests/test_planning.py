@@ -319,3 +319,9 @@ def test_absences_and_holidays_pages(m2, olive, admin_user):
     admin = logged_in(admin_user)
     assert admin.post("/crm/planning/holidays/", {"day": "2027-07-21", "name": "National day"}).status_code == 302
     assert "National day" in client.get("/crm/planning/holidays/").content.decode()
+
+
+def test_a_search_with_no_user_chosen_says_so(m2, olive):
+    response = logged_in(olive).get("/crm/planning/", {"duration": 60, "start": "2030-06-03", "days": 7})
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()

@@ -74,7 +74,7 @@ def _search_window(form: SearchForm) -> tuple[datetime, datetime]:
 @require_GET
 def planning_page(request):
     """The free-slot search."""
-    data = request.GET if "users" in request.GET else None
+    data = request.GET or None  # submitted: even with no user chosen, say so
     form = SearchForm(
         data, initial={"users": [request.user.pk], "start": timezone.localdate(), "duration": 60, "days": 14}
     )
@@ -212,7 +212,7 @@ def booked_page(request, pk: int):
 
 @require_GET
 def load_page(request):
-    data = request.GET if "users" in request.GET else None
+    data = request.GET or None  # submitted: even with no user chosen, say so
     today = timezone.localdate()
     form = LoadForm(
         data,
