@@ -325,3 +325,40 @@ def test_a_search_with_no_user_chosen_says_so(m2, olive):
     response = logged_in(olive).get("/crm/planning/", {"duration": 60, "start": "2030-06-03", "days": 7})
     assert response.status_code == 400
     assert "This field is required" in response.content.decode()
+
+
+# --- saved views (the agenda's, written by agenda.services) -------------------------------------
+
+
+def test_a_saved_view_is_changed_by_its_owner_or_a_manager_and_read_by_all_once_shared(olive, otto, manager_user):
+    from django.http import Http404
+
+    from suivi.agenda.queries import access_view, visible_views
+    from suivi.core.errors import ConflictError
+
+    view = services.save_view(
+        acting_user=olive, view=None, values={"name": "Sales", "shared": False}, users=[olive, otto]
+    )
+    assert list(visible_views(otto)) == []
+    with pytest.raises(Http404):
+        access_view(otto, view.pk)
+    with pytest.raises(PermissionDenied):
+        services.save_view(acting_user=otto, view=view, values={"name": "Mine now"}, users=[otto], expected_version=1)
+    shared = services.save_view(
+        acting_user=manager_user,
+        view=view,
+        values={"name": "Sales", "shared": True},
+        users=[olive, otto],
+        expected_version=1,
+    )
+    assert shared.version == 2
+    assert access_view(otto, view.pk).name == "Sales"
+    with pytest.raises(ConflictError):
+        services.save_view(acting_user=olive, view=view, values={"name": "Old"}, users=[olive], expected_version=1)
+    with pytest.raises(InvalidInput) as refused:
+        services.save_view(acting_user=olive, view=None, values={"name": " "}, users=[])
+    assert set(refused.value.errors) == {"name", "users"}
+    with pytest.raises(PermissionDenied):
+        services.delete_view(acting_user=otto, view=view)
+    services.delete_view(acting_user=olive, view=view)
+    assert list(visible_views(olive)) == []
