@@ -92,9 +92,29 @@
     };
   }
 
+  // Reload every calendar; resolves once the new events are read (and drawn, a tick later).
   function refetchAll() {
     cache = {};
     calendars.forEach(function (c) { c.calendar.refetchEvents(); });
+    var loads = Object.keys(cache).map(function (k) { return cache[k]; });
+    return Promise.all(loads).then(function () {
+      return new Promise(function (resolve) { window.setTimeout(resolve, 0); });
+    }, function () { return null; });
+  }
+
+  // Writes run one after the other, each on the state the previous one left: a second Alt+arrow
+  // pressed before the first answered starts from the version and times the first wrote.
+  var queue = Promise.resolve();
+  function inTurn(task) {
+    queue = queue.then(task, task);
+    return queue;
+  }
+  function current(event) {
+    for (var i = 0; i < calendars.length; i++) {
+      var found = calendars[i].calendar.getEventById(event.id);
+      if (found) { return found; }
+    }
+    return event;
   }
 
   // --- writes ------------------------------------------------------------------------------
@@ -139,12 +159,12 @@
           revert();
           say(format(text.failed, { reason: result.body.error || result.status }));
           // Changed by someone else: show their version, which the next move starts from.
-          if (result.status === 409) { refetchAll(); }
+          if (result.status === 409) { return refetchAll(); }
           return;
         }
         focusKey = event.id;
         say(format(text.moved, { title: event.title, when: minutes(start).replace("T", " ") }));
-        refetchAll();
+        return refetchAll();
       }, function () { revert(); say(text.network); });
     });
   }
@@ -152,7 +172,6 @@
   // --- keyboard: Alt+arrows move by 15 minutes / a day, Alt+Shift+Up/Down resize ------------
   function onKey(event, keyEvent) {
     if (!keyEvent.altKey || event.extendedProps.busy || !event.extendedProps.action) { return; }
-    var start = event.start, end = event.end || new Date(event.start.getTime() + 30 * 60 * 1000);
     var delta = 0, grow = 0;
     if (keyEvent.shiftKey && keyEvent.key === "ArrowDown") { grow = QUARTER; }
     else if (keyEvent.shiftKey && keyEvent.key === "ArrowUp") { grow = -QUARTER; }
@@ -163,10 +182,12 @@
     else { return; }
     keyEvent.preventDefault();
     if (event.editable === false) { say(format(text.failed, { reason: "" })); return; }
-    if (grow && end.getTime() + grow - start.getTime() < QUARTER) { return; }
-    var newStart = new Date(start.getTime() + delta);
-    var newEnd = new Date(end.getTime() + delta + grow);
-    move(event, newStart, newEnd, null, function () {});
+    inTurn(function () {
+      var now = current(event);
+      var start = now.start, end = now.end || new Date(now.start.getTime() + 30 * 60 * 1000);
+      if (grow && end.getTime() + grow - start.getTime() < QUARTER) { return; }
+      return move(now, new Date(start.getTime() + delta), new Date(end.getTime() + delta + grow), null, function () {});
+    });
   }
 
   // --- creating from an empty slot ---------------------------------------------------------
@@ -265,10 +286,18 @@
         info.jsEvent.preventDefault();
         if (info.event.extendedProps.url) { window.location.href = info.event.extendedProps.url; }
       },
-      eventDrop: function (info) { move(info.event, info.event.start, info.event.end, null, info.revert); },
-      eventResize: function (info) { move(info.event, info.event.start, info.event.end, null, info.revert); },
+      eventDrop: function (info) {
+        inTurn(function () { return move(info.event, info.event.start, info.event.end, null, info.revert); });
+      },
+      eventResize: function (info) {
+        inTurn(function () { return move(info.event, info.event.start, info.event.end, null, info.revert); });
+      },
       // Dropped from another user's column (day view): the action goes to this column's user.
-      eventReceive: function (info) { move(info.event, info.event.start, info.event.end, userId, function () { info.revert(); refetchAll(); }); },
+      eventReceive: function (info) {
+        inTurn(function () {
+          return move(info.event, info.event.start, info.event.end, userId, function () { info.revert(); refetchAll(); });
+        });
+      },
       select: function (info) {
         openCreate(info.start, info.allDay ? null : info.end, info.allDay, userId);
         info.view.calendar.unselect();
