@@ -695,3 +695,22 @@ def test_deleting_an_occurrence_from_the_action_page_asks_which_ones(plain_user,
     )
     assert answer.status_code == 302
     assert [s.day for s in all_starts(plain_user)] == [1, 8]
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:00+14:00", "2027-03-16T08:00:00Z"])
+def test_an_occurrence_out_of_range_or_not_in_the_series_is_refused_never_a_server_error(plain_user, weekly, moment):
+    from rest_framework.test import APIClient
+
+    _full()
+    api = APIClient()
+    api.force_authenticate(plain_user)
+    body = {"original_start": moment, "scope": "this", "version": weekly.version, "values": {"subject": "X"}}
+    changed = api.post(f"/api/v1/actions/{weekly.pk}/occurrence/", body, format="json")
+    assert changed.status_code == 400 and "occurrence" in changed.json()["errors"]
+    deleted = api.post(
+        f"/api/v1/actions/{weekly.pk}/occurrence/delete/", {"original_start": moment, "scope": "all"}, format="json"
+    )
+    assert deleted.status_code == 400
+    page = _client(plain_user)
+    assert page.get(f"/crm/actions/{weekly.pk}/?occurrence={moment.replace('+', '%2B')}").status_code == 404
+    assert reload(weekly).version == weekly.version and Action.objects.count() == 1

@@ -556,7 +556,10 @@ def _utc(moment: datetime) -> datetime:
 
     if timezone.is_naive(moment):
         raise InvalidAction({"occurrence": _("The occurrence's start must say its time zone.")})
-    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+    try:
+        return moment.astimezone(UTC).replace(second=0, microsecond=0)
+    except OverflowError as e:
+        raise InvalidAction({"occurrence": _("This date is out of range.")}) from e
 
 
 def _iso(moment: datetime) -> str:
@@ -580,16 +583,27 @@ def _check_scope(scope: str) -> None:
         raise InvalidAction({"scope": _("Choose this occurrence, this and the following ones, or the whole series.")})
 
 
+def _shown(moment: datetime) -> str:
+    try:
+        return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M")
+    except OverflowError:
+        return moment.isoformat()
+
+
 def _occurrence_of(master: Action, original_start: datetime) -> Action | None:
     """The exception that replaces ``original_start`` in ``master``, if any; refuses a start that
     is not an occurrence of the series."""
     exception = master.exceptions.filter(recurrence_id=original_start).first()
-    if exception is None and not recurrence.occurrence_at(master, original_start):
+    try:
+        found = exception is not None or recurrence.occurrence_at(master, original_start)
+    except (ValueError, OverflowError):  # a moment too far for the calendar: not an occurrence
+        found = False
+    if not found:
         raise InvalidAction(
             {
                 "occurrence": _("%(when)s is not an occurrence of the series “%(subject)s”.")
                 % {
-                    "when": timezone.localtime(original_start).strftime("%d/%m/%Y %H:%M"),
+                    "when": _shown(original_start),
                     "subject": master.subject,
                 }
             }

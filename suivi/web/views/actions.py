@@ -272,6 +272,17 @@ def action_create(request):
     return _render_form(request, form, None, party, status, document, document_error)
 
 
+def _moment(raw: str) -> datetime | None:
+    """An ISO 8601 moment of a URL or a form (UTC when it says no offset), or None."""
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace(" ", "+"))
+        if timezone.is_naive(moment):
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
 def _occurrence(request, action):
     """The occurrence of a recurring ``action`` the page shows (``?occurrence=<ISO original
     start>``, or the posted one): (original start, start, end), or None for the action itself.
@@ -279,14 +290,12 @@ def _occurrence(request, action):
     raw = request.POST.get("occurrence") if request.method == "POST" else request.GET.get("occurrence")
     if not raw or not action.rrule:
         return None
+    moment = _moment(raw)
     try:
-        moment = datetime.fromisoformat(raw.strip().replace(" ", "+"))
-    except ValueError as e:
-        raise Http404(_("This occurrence does not exist.")) from e
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    if not recurrence.occurrence_at(action, moment):
+        found = moment is not None and recurrence.occurrence_at(action, moment)
+    except (ValueError, OverflowError):
+        found = False
+    if not found:
         raise Http404(_("This occurrence does not exist."))
     duration = recurrence.duration_of(action)
     return moment, moment, (moment + duration) if action.end else None
@@ -344,10 +353,7 @@ def occurrence_delete(request, pk):
     plain action; who may is the service's (its follower, its creator or a manager)."""
     action = access_action(request.user, pk)
     raw = request.POST.get("occurrence", "")
-    try:
-        moment = datetime.fromisoformat(raw.strip().replace(" ", "+")) if raw else action.start
-    except ValueError:
-        moment = None
+    moment = _moment(raw) if raw else action.start
     if moment is None:
         return after_command(
             request, SuiviError(_("Choose the occurrence to delete.")), reverse("action_detail", args=[pk])
