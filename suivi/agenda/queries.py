@@ -74,37 +74,40 @@ def may_change(viewer: User, action: Action) -> bool:
     return viewer.is_manager or viewer.pk in (action.followed_by_id, action.created_by_id)
 
 
-def _in_range(qs: QuerySet[Action], start: datetime, end: datetime) -> QuerySet:
-    """The ids of ``qs`` that may overlap [start, end): three index ranges in one UNION — the
-    starts within the range (going back ``LOOK_BACK``), the recurring series (a partial index),
-    the long events (another)."""
+def _in_range(qs: QuerySet[Action], start: datetime, end: datetime) -> list[QuerySet]:
+    """The (id, type) of ``qs`` that may overlap [start, end), as three index ranges: the starts
+    within the range (going back ``LOOK_BACK``), the recurring series (a partial index), the long
+    events (another)."""
+    columns = ("pk", "action_type_id")
     near = qs.filter(when__gte=start - recurrence.LOOK_BACK, when__lt=end)
     series = qs.filter(~Q(rrule=""), when__lt=end).filter(Q(series_end__isnull=True) | Q(series_end__gt=start))
     long = qs.filter(long_event=True, when__lt=end)
-    columns = ("pk", "action_type_id")
-    return near.values_list(*columns).union(series.values_list(*columns), long.values_list(*columns))
+    return [part.values_list(*columns) for part in (near, series, long)]
 
 
 def candidate_queries(user_ids: list[int], start: datetime, end: datetime) -> list[QuerySet]:
-    """The two reads of ids (followed, taken part in); the query-plan test reads their plans.
-    The calendar types are checked on the rows read afterwards: a condition on the type here
-    would tempt the planner into the (type, when) index, which holds every user's actions."""
+    """The ranges of the actions followed by ``user_ids``, then of those they take part in; read
+    as one UNION (the query-plan test reads the plan of each half).
+
+    The calendar types are checked on the ids read: a condition on the type here would tempt the
+    planner into the (type, when) index, which holds every user's actions."""
     actions = Action.objects.order_by()
     taking_part = Action.participants.through.objects.filter(user_id__in=user_ids).values("action_id")
-    return [
-        _in_range(actions.filter(followed_by_id__in=user_ids), start, end),
-        _in_range(actions.filter(pk__in=taking_part), start, end),
-    ]
+    followed = _in_range(actions.filter(followed_by_id__in=user_ids), start, end)
+    joined = _in_range(actions.filter(pk__in=taking_part), start, end)
+    return [followed[0].union(*followed[1:]), joined[0].union(*joined[1:])]
 
 
 def _candidate_ids(user_ids: list[int], start: datetime, end: datetime, type_ids: list[int]) -> set[int]:
-    """The ids of the calendar actions that may overlap the range. The rows are then read by
-    primary key alone: with the type in that query too, SQLite walks the (type, when) index."""
+    """The ids of the calendar actions that may overlap the range, in one query. The rows are then
+    read by primary key alone: with the type in that query too, SQLite walks the (type, when)
+    index."""
+    actions = Action.objects.order_by()
+    taking_part = Action.participants.through.objects.filter(user_id__in=user_ids).values("action_id")
+    parts = _in_range(actions.filter(followed_by_id__in=user_ids), start, end)
+    parts += _in_range(actions.filter(pk__in=taking_part), start, end)
     wanted = set(type_ids)
-    ids: set[int] = set()
-    for qs in candidate_queries(user_ids, start, end):
-        ids.update(pk for pk, type_id in qs if type_id in wanted)
-    return ids
+    return {pk for pk, type_id in parts[0].union(*parts[1:]) if type_id in wanted}
 
 
 def agenda_entries(
