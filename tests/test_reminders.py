@@ -12,6 +12,7 @@ from django.db import connection
 from suivi.activities import reminders, services
 from suivi.activities.models import ActionType, DeliveryState, Reminder, ReminderDelivery
 from suivi.agenda import reminders_mail
+from suivi.core.models import CompanySettings
 from suivi.mailing.models import OutgoingServer, Security
 
 from . import factories
@@ -28,6 +29,11 @@ def brussels(*args) -> datetime:
 @pytest.fixture(autouse=True)
 def _loopback_allowed(settings):
     settings.SUIVI_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
+
+
+@pytest.fixture(autouse=True)
+def _m2(db):
+    CompanySettings.objects.filter(pk=1).update(crm_level="full")
 
 
 @pytest.fixture
@@ -249,3 +255,12 @@ def test_the_notification_area_counts_unread_due_reminders_of_its_user_only(oliv
     assert reminders.unread_count(olive, now) == 1
     assert reminders.mark_read(acting_user=olive) == 1
     assert reminders.unread_count(olive, now) == 0
+
+
+def test_at_level_m1_no_reminder_is_planned_nor_sent(olive, meeting, mail_server):
+    meeting_at(olive, meeting, brussels(2027, 3, 10, 10, 0))
+    CompanySettings.objects.filter(pk=1).update(crm_level="basic")
+    reminders.plan(brussels(2027, 3, 10, 9, 40))
+    assert sweep(brussels(2027, 3, 10, 9, 46)) == 0
+    assert not ReminderDelivery.objects.exists() and mail_server.messages == []
+    assert Reminder.objects.count() == 1  # kept for when the company goes back to M2

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from suivi.activities import reminders, services
 from suivi.activities.models import ActionType, DeliveryState, ReminderDelivery
+from suivi.core.models import CompanySettings
 from suivi.mailing.models import OutgoingServer, Security
 
 from .conftest import make_user
@@ -168,6 +169,7 @@ def server(settings):
 
 
 def test_killing_the_reminder_worker_at_random_never_sends_a_reminder_twice_nor_forgets_one(workers, server):
+    CompanySettings.objects.filter(pk=1).update(crm_level="full")
     olive = make_user("olive", email="olive@acme.test")
     visit = ActionType.objects.create(name_fr="Visite", name_en="Visit", name_nl="Bezoek", is_calendar_item=True)
     now = timezone.now().replace(second=0, microsecond=0)

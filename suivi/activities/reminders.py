@@ -34,6 +34,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from suivi.core.company import company_settings
+from suivi.core.gates import refusal
+from suivi.core.models import CrmLevel
+
 from . import recurrence
 from .models import Action, ActionStatus, DeliveryState, Reminder, ReminderDelivery, ReminderSweep
 
@@ -59,12 +63,18 @@ def _recipients(action: Action) -> list[int]:
     return [pk for pk in dict.fromkeys(ids) if pk in active]
 
 
+def active() -> bool:
+    """Reminders are an M2 feature: at M1 the sweep plans and sends nothing (the rows are kept)."""
+    return refusal(company_settings(), CrmLevel.FULL) is None
+
+
 def plan(now: datetime | None = None) -> int:
-    """Create the delivery rows of the reminders due since the last sweep; returns how many."""
+    """Create the delivery rows of the reminders due since the last sweep; returns how many.
+    At M1 nothing is created, and what fell due meanwhile is not caught up later."""
     now = now or timezone.now()
     last = ReminderSweep.objects.filter(pk=1).values_list("last_run", flat=True).first()
     since = max((last or now) - GRACE, now - CATCH_UP)
-    created = plan_between(since, now)
+    created = plan_between(since, now) if active() else 0
     with transaction.atomic():
         sweep, made = ReminderSweep.objects.select_for_update().get_or_create(pk=1, defaults={"last_run": now})
         if not made and sweep.last_run < now:
@@ -125,6 +135,8 @@ def claim(now: datetime | None = None, limit: int = CLAIM_BATCH) -> tuple[dateti
     two sweeps never take the same row; returns the lease (the claim's token) and the rows."""
     now = now or timezone.now()
     lease = now + LEASE
+    if not active():
+        return lease, []
     candidates = list(
         ReminderDelivery.objects.filter(
             Q(state=DeliveryState.PENDING, due_at__lte=now) & (Q(lease_until__isnull=True) | Q(lease_until__lte=now))
