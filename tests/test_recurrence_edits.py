@@ -714,3 +714,16 @@ def test_an_occurrence_out_of_range_or_not_in_the_series_is_refused_never_a_serv
     page = _client(plain_user)
     assert page.get(f"/crm/actions/{weekly.pk}/?occurrence={moment.replace('+', '%2B')}").status_code == 404
     assert reload(weekly).version == weekly.version and Action.objects.count() == 1
+
+
+def test_a_new_action_form_offers_the_types_default_reminder(plain_user, meeting):
+    _full()
+    meeting.reminder_minutes = 120
+    meeting.position = 0
+    meeting.save()
+    from suivi.activities.models import ActionType as Types
+
+    Types.objects.exclude(pk=meeting.pk).update(position=5)
+    page = _client(plain_user).get("/crm/actions/new/").content.decode()
+    assert 'name="reminder_1_amount" value="2"' in page
+    assert f"&quot;{meeting.pk}&quot;: [2, &quot;hours&quot;]" in page

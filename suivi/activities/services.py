@@ -128,7 +128,9 @@ def _check_recurrence(action: Action, errors: Errors) -> None:
         return
     duration = recurrence.duration_of(action)
     action.long_event = duration > recurrence.LOOK_BACK
-    action.series_end = recurrence.series_end(action.rrule, action.start, duration) if action.rrule else None
+    action.series_end = (
+        recurrence.series_end(action.rrule, action.start, duration) if action.rrule and action.start else None
+    )
 
 
 @transaction.atomic
@@ -236,9 +238,9 @@ def update_action(
             changes["participants"] = [before, after]
             action.participants.set(list(participants))
     if reminders is not None:
-        before = sorted(action.reminders.values_list("minutes_before", flat=True))
+        minutes = sorted(action.reminders.values_list("minutes_before", flat=True))
         if _set_reminders(action, reminders):
-            changes["reminders"] = [before, sorted({int(m) for m in reminders})]
+            changes["reminders"] = [minutes, sorted({int(m) for m in reminders})]
     if changes:
         action.when = _when(action)
         action.version += 1
@@ -860,7 +862,7 @@ def delete_occurrence(*, acting_user, action: Action, original_start: datetime, 
         delete_action(acting_user=acting_user, action=action)
         return
     if action.series_id is not None:
-        original_start = action.recurrence_id
+        original_start = action.recurrence_id or original_start
         action = Action.objects.get(pk=action.series_id)
     original_start = _utc(original_start)
     master = lock_for_update(Action, action.pk, LATEST, "")

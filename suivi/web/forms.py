@@ -1,5 +1,6 @@
 """Forms of the web pages. They check types; domain rules are in the services they feed."""
 
+import json
 from functools import lru_cache
 
 from django import forms
@@ -339,11 +340,18 @@ class ActionForm(CarriesValuesForm):
         if self.is_bound:
             return
         action = self.instance
+        # Each type's default reminder, which a new action's form follows (reminders.js) until
+        # the user types one of their own; the service gives it too when none is sent (API).
+        defaults = {str(t.pk): t.reminder_minutes for t in self.fields["action_type"].queryset}
+        self.fields["action_type"].widget.attrs["data-reminder-types"] = json.dumps(
+            {pk: reminder_parts(m) for pk, m in defaults.items() if m is not None}
+        )
         if action.pk:
             self.initial["participants"] = list(action.participants.values_list("pk", flat=True))
             minutes = sorted(action.reminders.values_list("minutes_before", flat=True))
         else:
-            minutes = list(self.initial.pop("reminders", []) or [])
+            default = defaults.get(str(self.initial.get("action_type") or ""))
+            minutes = [default] if default is not None else []
         for n, value in enumerate(minutes[:REMINDER_ROWS], start=1):
             amount, unit = reminder_parts(value)
             self.initial[f"reminder_{n}_amount"] = amount

@@ -51,3 +51,28 @@
     if (event.target && event.target.id === "reminder-bell") check();
   });
 })();
+
+// A new action's first reminder follows the chosen type's default reminder until the user types
+// a reminder of their own (the types' defaults are in the select's data-reminder-types).
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form.action-form");
+    if (!form || form.hasAttribute("data-action-saved")) return;
+    var type = form.querySelector("select[data-reminder-types]");
+    var amount = form.querySelector("[name=reminder_1_amount]");
+    var unit = form.querySelector("[name=reminder_1_unit]");
+    if (!type || !amount || !unit) return;
+    var defaults = {};
+    try { defaults = JSON.parse(type.dataset.reminderTypes || "{}"); } catch (e) { return; }
+    var touched = false;
+    amount.addEventListener("input", function () { touched = true; });
+    unit.addEventListener("change", function () { touched = true; });
+    type.addEventListener("change", function () {
+      if (touched) return;
+      var chosen = defaults[type.value];
+      amount.value = chosen ? chosen[0] : "";
+      unit.value = chosen ? chosen[1] : "minutes";
+    });
+  });
+})();
