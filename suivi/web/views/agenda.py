@@ -247,7 +247,7 @@ def agenda_move(request):
             scope = request.POST.get("scope", "") or ("this" if action.series_id else "")
             if scope not in SCOPES:
                 return _bad(_("Choose which occurrences change: this one, this and the following, or all."))
-            if action.series_id:
+            if action.series_id and action.recurrence_id:
                 original = action.recurrence_id
             else:
                 try:

@@ -269,7 +269,11 @@
       headerToolbar: false,
       firstDay: 1,
       hiddenDays: mode === "workweek" ? [0, 6] : [],
+      // The calendars grow to their full height inside the page's scrolling box (.agenda), so
+      // the day view's columns scroll together; the date row stays on top (stickyHeaderDates).
       height: "auto",
+      stickyHeaderDates: true,
+      dayHeaders: !(mode === "day" && columns.length > 1),
       slotDuration: "00:30:00",
       snapDuration: "00:15:00",
       slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
@@ -346,9 +350,19 @@
       calendars.push({ userId: column.id, calendar: new FullCalendar.Calendar(el, options(column.id)) });
     });
     calendars.forEach(function (c) { c.calendar.render(); });
+    window.setTimeout(scrollToMorning, 0);
     document.querySelectorAll("[data-agenda-mode]").forEach(function (button) {
       button.setAttribute("aria-pressed", button.dataset.agendaMode === mode ? "true" : "false");
     });
+  }
+
+  // Open the time grids at 07:00, as the working day starts, the hours before a scroll away.
+  function scrollToMorning() {
+    var lane = root.querySelector("td.fc-timegrid-slot-lane[data-time='07:00:00']");
+    var header = root.querySelector(".fc-col-header, .agenda-column > h3");
+    if (!lane) { root.scrollTop = 0; return; }
+    var offset = lane.getBoundingClientRect().top - root.getBoundingClientRect().top + root.scrollTop;
+    root.scrollTop = Math.max(0, offset - (header ? header.getBoundingClientRect().height : 0) - 4);
   }
 
   function remember() {
