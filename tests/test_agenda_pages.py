@@ -157,6 +157,7 @@ def test_bad_parameters_of_the_events_are_a_400_with_a_message_in_the_users_lang
 def test_at_level_m1_the_agenda_is_a_404_with_the_reason_and_the_actions_are_kept(user_client, plain_user, meeting):
     action = factories.action(plain_user, action_type=meeting, subject="Kept", start=brussels(2027, 3, 2, 9, 0))
     CompanySettings.objects.filter(pk=1).update(crm_level="basic")
+    assert 'href="/crm/agenda/"' not in user_client.get("/crm/").content.decode()  # no menu entry at M1
     for url in ("/crm/agenda/", "/crm/agenda/events/?start=2027-03-01&end=2027-03-08"):
         response = user_client.get(url)
         assert response.status_code == 404
