@@ -264,3 +264,19 @@ def test_at_level_m1_no_reminder_is_planned_nor_sent(olive, meeting, mail_server
     assert sweep(brussels(2027, 3, 10, 9, 46)) == 0
     assert not ReminderDelivery.objects.exists() and mail_server.messages == []
     assert Reminder.objects.count() == 1  # kept for when the company goes back to M2
+
+
+def test_a_meeting_written_after_its_reminder_time_is_reminded_at_once_not_late(olive, meeting, mail_server):
+    from django.utils import timezone
+
+    now = timezone.now()
+    reminders.plan(now)  # the last sweep
+    services.create_action(
+        acting_user=olive,
+        values={"subject": "Soon", "action_type": meeting, "followed_by": olive, "start": now + timedelta(minutes=10)},
+        reminders=[15],
+    )
+    assert sweep(now + timedelta(minutes=1)) == 1
+    assert sweep(now + timedelta(minutes=2)) == 0
+    subject = mail_server.messages[0][1]["Subject"]
+    assert subject.startswith("Reminder: Soon") and not ReminderDelivery.objects.get().late

@@ -124,9 +124,44 @@ def plan_between(since: datetime, now: datetime) -> int:
                     )
                     for user_id in people
                 )
+    rows.extend(_overdue_on_arrival(since, now))
     # The unique (reminder, user, occurrence) row is what makes a reminder happen once.
     ReminderDelivery.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def _overdue_on_arrival(since: datetime, now: datetime) -> list[ReminderDelivery]:
+    """Reminders of actions written since the last sweep whose time had already passed when they
+    were written (a meeting in 10 minutes with a reminder 15 minutes before): they remind now,
+    before the occurrence starts, rather than never."""
+    rows: list[ReminderDelivery] = []
+    recent = (
+        Reminder.objects.filter(Q(action__updated_at__gte=since) | Q(action__exceptions__updated_at__gte=since))
+        .exclude(action__status=ActionStatus.CANCELLED)
+        .select_related("action")
+        .distinct()
+    )
+    for reminder in recent:
+        before = timedelta(minutes=reminder.minutes_before)
+        holders = [reminder.action, *reminder.action.exceptions.exclude(status=ActionStatus.CANCELLED)]
+        for holder in holders:
+            if holder.updated_at < since:
+                continue
+            for occurrence in recurrence.occurrences(holder, now, now + before):
+                if not (now < occurrence.start <= now + before) or occurrence.start - before >= since:
+                    continue  # not started yet and due before the window (the regular rows cover the rest)
+                rows.extend(
+                    ReminderDelivery(
+                        reminder=reminder,
+                        action=holder,
+                        user_id=user_id,
+                        occurrence_start=occurrence.start,
+                        due_at=now,
+                        late=False,
+                    )
+                    for user_id in _recipients(holder)
+                )
+    return rows
 
 
 def claim(now: datetime | None = None, limit: int = CLAIM_BATCH) -> tuple[datetime, list[ReminderDelivery]]:
