@@ -41,45 +41,29 @@ Entry points: ``run(mailing_id)`` (the huey task ``jobs.send_mailing`` runs it b
 from __future__ import annotations
 
 import logging
-import os
-import re
 import secrets
-import smtplib
-import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.headerregistry import Address
-from typing import Any
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Min, Q
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
 
-from suivi.activities import attachments as files
 from suivi.activities.models import ActionStatus, ActionType
 from suivi.core import audit
 from suivi.core.company import company_settings
 from suivi.core.expressions import ExpressionError
-from suivi.lib.html import sanitise
-from suivi.lib.network import DestinationRefused
-from suivi.lib.sandbox import render_within_limits
 from suivi.lib.text import one_line
-from suivi.lib.user_templates import FAILURES, TEMPLATE_NAME, problem_of
 
-from . import imap, templates
+from .mailing_lease import LEASE, acquire, holder_alive, new_token, release  # noqa: F401 (used by jobs and tests)
+from .mailing_messages import Built, Composer, PreparationFailed, as_bytes, send_one  # noqa: F401
 from .mailing_services import (
     Candidate,
     candidate_chunks,
-    html_environment,
-    unsubscribe_url,
     usable_address,
 )
+from .mailing_transports import AGAIN, FAILED, PAUSE, RETRY, SENT, UNKNOWN, DraftsTransport, Outcome, SmtpTransport  # noqa: F401
 from .mailings import (
     InvalidAddress,
     Mailing,
@@ -93,12 +77,9 @@ from .mailings import (
     normalise_address,
 )
 from .models import MailRecord
-from .parsing import _html_to_text, _sanitised_html
-from .sending import imap_settings, smtp_connection, smtp_reason
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=90)  # renewed before each mail and while waiting
 SLICE_SECONDS = 240.0  # the huey task sends this long, then queues itself again (other jobs run between)
 BATCH = 200  # recipients read at once
 PREPARE_CHUNK = 1000  # recipients' rows made per transaction
@@ -119,88 +100,6 @@ MORE = "more"  # the slice of time ended: queue it again
 PAUSED = "paused"  # paused, cancelled or no longer sending
 BUSY = "busy"  # another worker holds it
 STOPPED = "stopped"  # asked to stop (``stop``), or its lease was taken over
-
-
-# --- the worker's identity and lease ------------------------------------------------------------------
-
-
-def _process_start(pid: int) -> str:
-    """When process ``pid`` started (clock ticks since boot), "" if unknown: with the pid, it
-    names one process (a pid can be reused)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
-        return ""
-    return fields[19].decode() if len(fields) > 19 else ""
-
-
-def new_token() -> str:
-    pid = os.getpid()
-    return f"{socket.gethostname()[:60]}|{pid}|{_process_start(pid)}|{secrets.token_hex(6)}"
-
-
-def holder_alive(token: str) -> bool:
-    """Whether the worker ``token`` may still be running: false only when it ran on this machine
-    and its process is gone (or a zombie, or another process has its pid)."""
-    try:
-        host, pid_text, started, _random = token.split("|")
-        pid = int(pid_text)
-    except ValueError:
-        return True
-    if host != socket.gethostname()[:60]:
-        return True
-    if pid == os.getpid():
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        state = fields[0].decode()
-    except FileNotFoundError:
-        return False
-    except (OSError, IndexError):
-        return _signal_zero(pid)
-    return state not in ("Z", "X") and (not started or _process_start(pid) == started)
-
-
-def _signal_zero(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def acquire(mailing_id: int) -> str | None:
-    """Take the e-mailing for this worker if it is being sent and nobody alive holds it; mark
-    what a dead holder left *sending*. The lease token, or None."""
-    token = new_token()
-    now = timezone.now()
-    with transaction.atomic():
-        mailing = Mailing.objects.select_for_update().filter(pk=mailing_id).first()
-        if mailing is None or mailing.status != MailingStatus.SENDING:
-            return None
-        if mailing.worker and mailing.lease_until and mailing.lease_until > now and holder_alive(mailing.worker):
-            return None
-        Mailing.objects.filter(pk=mailing_id).update(worker=token, lease_until=now + LEASE)
-        left = MailingRecipient.objects.filter(mailing_id=mailing_id, status=RecipientStatus.SENDING)
-        if mailing.method == MailingMethod.DRAFTS:  # appended once by Message-ID: safe to do again
-            left.update(status=RecipientStatus.PENDING, lease_until=None)
-        else:
-            count = left.update(
-                status=RecipientStatus.UNKNOWN, lease_until=None, reason_code=RecipientReason.INTERRUPTED, detail=""
-            )
-            if count:
-                logger.warning(
-                    "E-mailing %s: %s recipient(s) left sending by a stopped worker: unknown", mailing_id, count
-                )
-    return token
-
-
-def release(mailing_id: int, token: str) -> None:
-    Mailing.objects.filter(pk=mailing_id, worker=token).update(worker="", lease_until=None)
 
 
 # --- the pace ------------------------------------------------------------------------------------------
@@ -255,339 +154,6 @@ class Pacer:
         taken = self.released if self.released is not None else time.monotonic()
         self.released = None
         self.next_at = taken + self.delay + (PACE_MARGIN if self.delay else 0.0)
-
-
-# --- building the messages -----------------------------------------------------------------------------
-
-
-class PreparationFailed(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass
-class Built:
-    message: EmailMultiAlternatives
-    subject: str
-    html: str
-    text: str
-
-
-_LINK = re.compile(r'<a\s[^>]*href="([^"]+)"[^>]*>(.*?)</a>', re.I | re.S)
-
-
-def _text_of(html: str) -> str:
-    """The text alternative of a sanitised HTML body; links keep their address."""
-
-    def link(match: re.Match) -> str:
-        href, inner = match.group(1), match.group(2)
-        return inner if href in inner or href.startswith("mailto:") else f"{inner} ({href})"
-
-    return _html_to_text(_sanitised_html(_LINK.sub(link, html)))
-
-
-class Composer:
-    """The mails of one e-mailing: its templates compiled once, its files read once."""
-
-    def __init__(self, mailing: Mailing):
-        self.mailing = mailing
-        self.author = mailing.author
-        self.language = self.author.language or settings.LANGUAGE_CODE
-        self.subject_template = self._compile(templates.environment(), mailing.subject)
-        self.body_template = self._compile(html_environment(), mailing.body)
-        self.sender = str(Address(display_name=one_line(mailing.sender_name), addr_spec=mailing.sender_address))
-        self.envelope_from = mailing.envelope_from or mailing.sender_address
-        self.files: list[tuple[str, bytes, str]] = []
-        for attachment in mailing.attachments.all():
-            try:
-                with files.storage().open(attachment.file, "rb") as handle:
-                    self.files.append((attachment.name, handle.read(), attachment.content_type))
-            except Exception as e:  # a file gone from the store: nothing can be sent as written
-                logger.exception("E-mailing %s: attachment %s unreadable", mailing.pk, attachment.pk)
-                raise PreparationFailed(
-                    _("the file %(name)s cannot be read from the file store") % {"name": attachment.name}
-                ) from e
-        self.domain = mailing.sender_address.rsplit("@", 1)[-1] or "suivi.invalid"
-        self._people: dict[tuple[str, int], Any] = {}
-
-    def _compile(self, env, source: str):
-        try:
-            code = env.compile(source, name=TEMPLATE_NAME, filename=TEMPLATE_NAME)
-            return env.template_class.from_code(env, code, env.make_globals(None), None)
-        except FAILURES as e:
-            raise PreparationFailed(str(problem_of(e))) from e
-
-    def _render(self, template, context: dict[str, Any], language: str) -> str:
-        try:
-            with translation.override(language):
-                return render_within_limits(template, context)
-        except FAILURES as e:
-            raise PreparationFailed(str(problem_of(e))) from e
-
-    def _person(self, model, pk: int | None):
-        if pk is None:
-            return None
-        key = (model.__name__, pk)
-        if key not in self._people:
-            if len(self._people) > 2000:
-                self._people.clear()
-            self._people[key] = model.objects.filter(pk=pk).first()
-        return self._people[key]
-
-    def build_for(
-        self,
-        candidate: Candidate | MailingRecipient | None,
-        *,
-        message_id: str | None,
-        to: tuple[str, str] | None = None,
-        subject_prefix: str = "",
-    ) -> Built:
-        """The mail of one recipient (``to``: send it elsewhere, for a test)."""
-        from suivi.parties.models import Contact, Party
-
-        if isinstance(candidate, MailingRecipient):  # read with its contact and party
-            contact, party = candidate.contact, candidate.party
-        else:
-            contact = self._person(Contact, getattr(candidate, "contact_id", None))
-            party = self._person(Party, getattr(candidate, "party_id", None))
-        name = getattr(candidate, "name", "") if candidate is not None else ""
-        address = getattr(candidate, "address", "") if candidate is not None else ""
-        if to is not None:
-            name, address = to
-        address = usable_address(address) or "recipient@example.com"
-        language = (contact.language if contact is not None else "") or self.language
-        context = templates.context(party=party, contact=contact, user=self.author, language=language)
-        if candidate is None:
-            context = {**templates.specimen(), "me": context["me"], "today": context["today"]}
-        link = unsubscribe_url(address)
-        context["unsubscribe_url"] = link
-        subject = (subject_prefix + one_line(self._render(self.subject_template, context, language)))[:998]
-        html = sanitise(self._render(self.body_template, context, language))
-        text = _text_of(html)
-        local, domain = address.rsplit("@", 1)
-        headers = {
-            "List-Unsubscribe": f"<{link}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
-        if message_id:
-            headers["Message-ID"] = message_id
-        message = EmailMultiAlternatives(
-            subject=subject,
-            body=text,
-            from_email=self.sender,
-            to=[str(Address(display_name=one_line(name)[:100], username=local, domain=domain))],
-            reply_to=[self.mailing.reply_to] if self.mailing.reply_to else None,
-            headers=headers,
-        )
-        message.attach_alternative(html, "text/html")
-        for file_name, data, content_type in self.files:
-            message.attach(file_name, data, content_type)
-        return Built(message, subject, html, text)
-
-
-def as_bytes(message: EmailMultiAlternatives) -> bytes:
-    return message.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]  # Django's MIME classes take it
-
-
-def send_one(message: EmailMultiAlternatives) -> str:
-    """Send one message through the company server at once; "" or why it failed."""
-    try:
-        smtp_connection().send_messages([message])
-    except (TimeoutError, smtplib.SMTPException, OSError, DestinationRefused) as e:
-        return smtp_reason(e)
-    return ""
-
-
-# --- transports ------------------------------------------------------------------------------------------
-
-SENT = "sent"
-FAILED = "failed"
-RETRY = "retry"  # a 4xx: this recipient again later
-AGAIN = "again"  # not sent (the connection failed or was lost before the message's end): again now
-UNKNOWN = "unknown"
-PAUSE = "pause"  # nothing can leave (login refused, no drafts folder…): pause the e-mailing
-
-
-@dataclass
-class Outcome:
-    kind: str
-    code: str = ""
-    detail: str = ""
-    connection: bool = False  # the connection itself failed (wait before the next try)
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    return one_line(str(value))[:900]
-
-
-def _by_code(code: int, reply: Any, failed_code: str) -> Outcome:
-    detail = f"{code} {_text(reply)}".strip()
-    if 400 <= code < 500:
-        return Outcome(RETRY, failed_code, detail)
-    return Outcome(FAILED, failed_code, detail)
-
-
-class SmtpTransport:
-    """One connection to the company server for many mails; reopened when lost."""
-
-    def __init__(self, envelope_from: str) -> None:
-        self.envelope_from = envelope_from
-        self.backend: Any = None
-        self.conn: smtplib.SMTP | None = None
-        self.dirty = False
-
-    def _open(self) -> Outcome | None:
-        try:
-            backend = smtp_connection()
-            if not isinstance(backend, SmtpBackend):
-                self.backend = backend  # a development backend (console, memory): whole messages
-                return None
-            backend.open()
-            if backend.connection is None:
-                raise smtplib.SMTPServerDisconnected("no connection")
-            backend.connection.ehlo_or_helo_if_needed()
-            if backend.connection.sock is not None:  # the last line of a message goes alone, at its turn: at once
-                backend.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except smtplib.SMTPAuthenticationError as e:
-            return Outcome(PAUSE, PauseReason.LOGIN, f"{e.smtp_code} {_text(e.smtp_error)}")
-        except DestinationRefused as e:
-            return Outcome(PAUSE, PauseReason.UNREACHABLE, e.reason)
-        except (smtplib.SMTPException, OSError) as e:
-            return Outcome(AGAIN, PauseReason.UNREACHABLE, _text(smtp_reason(e)), connection=True)
-        self.backend, self.conn, self.dirty = backend, backend.connection, False
-        return None
-
-    def close(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
-            try:
-                self.conn.close()
-            except OSError:
-                pass
-        self.conn = None
-        self.backend = None
-
-    def _lost(self) -> None:
-        try:
-            if self.conn is not None:
-                self.conn.close()
-        except OSError:
-            pass
-        self.conn = None
-        self.backend = None
-
-    def send(self, built: Built, recipient: str, message_id: str, hold: Callable[[], None]) -> Outcome:
-        if self.conn is None and self.backend is None:
-            failed = self._open()
-            if failed is not None:
-                return failed
-        if self.conn is None:  # a development backend
-            hold()
-            try:
-                self.backend.send_messages([built.message])
-            except Exception as e:
-                return Outcome(AGAIN, PauseReason.UNREACHABLE, _text(e), connection=True)
-            return Outcome(SENT)
-        conn = self.conn
-        after_end = False
-        try:
-            if self.dirty:  # a transaction failed on this connection: reset it before the next one
-                if conn.rset()[0] != 250:
-                    self._lost()
-                    return Outcome(AGAIN, PauseReason.UNREACHABLE, "RSET refused", connection=True)
-                self.dirty = False
-            code, reply = conn.mail(self.envelope_from)
-            if code != 250:
-                self.dirty = True
-                return self._closing(code, _by_code(code, reply, RecipientReason.SENDER))
-            code, reply = conn.rcpt(recipient)
-            if code not in (250, 251):
-                self.dirty = True
-                return self._closing(code, _by_code(code, reply, RecipientReason.REFUSED))
-            conn.putcmd("data")
-            code, reply = conn.getreply()
-            if code != 354:
-                self.dirty = True
-                return self._closing(code, _by_code(code, reply, RecipientReason.MESSAGE))
-            content = smtplib._quote_periods(as_bytes(built.message))  # type: ignore[attr-defined]
-            if content[-2:] != b"\r\n":
-                content += b"\r\n"
-            conn.send(content)
-            hold()  # the message reaches the server at its turn
-            after_end = True  # from the final dot on, the server may have taken the message
-            conn.send(b".\r\n")
-            code, reply = conn.getreply()
-        except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as e:
-            self._lost()
-            detail = _text(e) or type(e).__name__
-            if after_end:
-                return Outcome(UNKNOWN, RecipientReason.LOST, detail)
-            return Outcome(AGAIN, PauseReason.UNREACHABLE, detail, connection=True)
-        if code == 250:
-            return Outcome(SENT)
-        self.dirty = True
-        return self._closing(code, _by_code(code, reply, RecipientReason.MESSAGE))
-
-    def _closing(self, code: int, outcome: Outcome) -> Outcome:
-        if code == 421:  # the server closes the connection
-            self._lost()
-        return outcome
-
-
-class DraftsTransport:
-    """Each message appended once (by its Message-ID) to the Drafts folder of the mailbox."""
-
-    def __init__(self, mailing: Mailing):
-        self.mailbox = mailing.mailbox
-        self._session: Any = None
-        self.box: imap.ImapSession | None = None
-
-    def _open(self) -> Outcome | None:
-        if self.mailbox is None:
-            return Outcome(PAUSE, PauseReason.MAILBOX, _("the e-mailing's mailbox was deleted"))
-        try:
-            self._session = imap.session(imap_settings(self.mailbox))
-            self.box = self._session.__enter__()
-        except imap.MailboxError as e:
-            self._session = None
-            if e.step in ("login", "folder"):
-                return Outcome(PAUSE, PauseReason.MAILBOX, e.message)
-            return Outcome(AGAIN, PauseReason.MAILBOX, e.message, connection=True)
-        return None
-
-    def close(self) -> None:
-        if self._session is not None:
-            try:
-                self._session.__exit__(None, None, None)
-            except Exception:  # a connection already gone
-                logger.debug("closing the drafts session failed", exc_info=True)
-        self._session = None
-        self.box = None
-
-    def send(self, built: Built, recipient: str, message_id: str, hold: Callable[[], None]) -> Outcome:
-        if self.box is None:
-            failed = self._open()
-            if failed is not None:
-                return failed
-        assert self.box is not None
-        hold()
-        try:
-            self.box.append_draft_once(as_bytes(built.message), message_id)
-        except imap.MailboxError as e:
-            if e.step == "folder":
-                self.close()
-                return Outcome(PAUSE, PauseReason.MAILBOX, e.message)
-            self.close()  # a lost connection, or a refused command: again, on a new session
-            return Outcome(AGAIN, PauseReason.MAILBOX, e.message, connection=True)
-        except ValueError as e:
-            return Outcome(FAILED, RecipientReason.DRAFTS, _text(e))
-        return Outcome(SENT)
 
 
 # --- the worker ------------------------------------------------------------------------------------------

@@ -741,7 +741,7 @@ def preview_message(*, acting_user, mailing: Mailing, contact_id=None, party_id=
     """The mail one recipient would receive (the first of the selection unless one is given):
     merged and sanitised, as it would leave. Nothing is sent or stored."""
     _need_user(acting_user)
-    from .mailing_sender import Composer, PreparationFailed
+    from .mailing_messages import Composer, PreparationFailed
 
     candidate = _sample_candidate(mailing, contact_id, party_id)
     try:
@@ -769,7 +769,7 @@ def send_test(*, acting_user, mailing: Mailing) -> str:
     address = usable_address(acting_user.email or "")
     if not address:
         raise InvalidInput({"to": _("Your user has no e-mail address to send the test to (Preferences).")})
-    from .mailing_sender import Composer, PreparationFailed, send_one
+    from .mailing_messages import Composer, PreparationFailed, send_one
 
     try:
         candidate = _sample_candidate(mailing)
