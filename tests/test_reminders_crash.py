@@ -131,9 +131,10 @@ class CountingSmtp:
     def __init__(self):
         self.received: Counter = Counter()
         self.port = free_port()
+        self.delay = 0.003
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's hook name)
-        await asyncio.sleep(0.003)
+        await asyncio.sleep(self.delay)
         import email
         from email import policy
 
@@ -233,3 +234,62 @@ def _local(moment):
     from django.conf import settings
 
     return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%d/%m/%Y %H:%M")
+
+
+def test_the_suivi_worker_command_sends_due_reminders_and_a_killed_one_leaves_none_twice(server, tmp_path):
+    """The real ``suivi worker`` (Huey's consumer, its periodic reminder sweeps registered by the
+    apps' ``ready``) e-mails due reminders on its minute tick; SIGKILLed in the middle of them and
+    started again, it finishes them once its dead claim's lease expired (5 s here)."""
+    CompanySettings.objects.filter(pk=1).update(crm_level="full")
+    olive = make_user("olive", email="olive@acme.test")
+    visit = ActionType.objects.create(name_fr="Visite", name_en="Visit", name_nl="Bezoek", is_calendar_item=True)
+    server.delay = 0.02
+    now = timezone.now()
+    count = 200
+    for n in range(count):
+        services.create_action(
+            acting_user=olive,
+            values={
+                "subject": f"Call {n:03d}",
+                "action_type": visit,
+                "followed_by": olive,
+                "start": now + timedelta(minutes=3),
+            },
+            reminders=[5],
+        )
+    env = {**database_env(), "SUIVI_VAR_DIR": str(tmp_path), "SUIVI_REMINDER_LEASE_SECONDS": "5"}
+
+    def start():
+        return subprocess.Popen(
+            [sys.executable, "-m", "suivi", "worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    worker = start()
+    try:
+        deadline = time.monotonic() + 130
+        while sum(server.received.values()) < 40 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sum(server.received.values()) >= 40, "the worker sent no reminder within two minutes"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        killed_at = sum(server.received.values())
+        assert killed_at < count, "the worker finished before it was killed"
+        worker = start()
+        deadline = time.monotonic() + 150
+        while (
+            ReminderDelivery.objects.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING]).exists()
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    states = Counter(ReminderDelivery.objects.values_list("state", flat=True))
+    assert sum(states.values()) == count
+    assert set(states) <= {DeliveryState.SENT, DeliveryState.UNKNOWN} and states[DeliveryState.UNKNOWN] <= 1
+    assert not [s for s, n in server.received.items() if n > 1]
+    assert sum(server.received.values()) >= count - 1

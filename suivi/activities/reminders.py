@@ -28,6 +28,7 @@ its last run, up to ``CATCH_UP`` back) and sent once, marked ``late``.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -48,8 +49,9 @@ GRACE = timedelta(minutes=2)
 CATCH_UP = timedelta(days=1)
 # A reminder sent more than this after its time is marked late (and says so).
 LATE_AFTER = timedelta(minutes=2)
-# How long a claim holds rows before another worker may take them again.
-LEASE = timedelta(minutes=5)
+# How long a claim holds rows before another worker may take them again (an operator's setting:
+# longer than a batch of mails takes to send).
+LEASE = timedelta(seconds=int(os.environ.get("SUIVI_REMINDER_LEASE_SECONDS", "300") or 300))
 # How long a pending row waits after the mail server could not be reached.
 RETRY = timedelta(minutes=2)
 CLAIM_BATCH = 100
