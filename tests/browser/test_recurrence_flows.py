@@ -101,3 +101,41 @@ def test_a_repeat_set_in_the_form_is_kept_when_the_action_is_saved_unchanged(pag
     page.wait_for_load_state()
     after = Action.objects.get(pk=action.pk)
     assert after.rrule == action.rrule and after.version == action.version
+
+
+FAKE_NOTIFICATIONS = """
+window.__shown = [];
+window.Notification = function (title, options) { window.__shown.push([title, options.body]); };
+window.Notification.permission = "granted";
+window.Notification.requestPermission = function () { return Promise.resolve("granted"); };
+"""
+
+
+def test_a_due_reminder_rings_the_bell_shows_a_notification_and_is_marked_read(page, world):
+    from django.utils import timezone
+
+    from suivi.activities import reminders
+    from suivi.activities.models import ReminderDelivery
+
+    user = world["user"]
+    start = timezone.now() + timedelta(minutes=10)
+    factories.action(user, action_type=world["meeting"], subject="Visite Dupont", start=start)
+    from suivi.activities.services import update_action
+
+    action = Action.objects.get(subject="Visite Dupont")
+    update_action(acting_user=user, action=action, values={}, reminders=[15], expected_version=action.version)
+    reminders.plan_between(timezone.now() - timedelta(minutes=10), timezone.now())
+    assert ReminderDelivery.objects.count() == 1
+    page.add_init_script(FAKE_NOTIFICATIONS)
+    log_in(page, "olive", PASSWORD)
+    page.goto("/crm/actions/")
+    expect(page.locator("#reminder-bell [data-unread-count]")).to_have_text("1")
+    page.wait_for_function("window.__shown.length > 0")
+    shown = page.evaluate("window.__shown")
+    assert shown[0][1].startswith("Visite Dupont")
+    page.click("#reminder-bell a")
+    expect(page.locator("tr.unread")).to_contain_text("Visite Dupont")
+    page.click("tr.unread button")
+    expect(page.locator("tr.read")).to_contain_text("Visite Dupont")
+    expect(page.locator("#reminder-bell [data-unread-count]")).to_have_count(0)
+    assert ReminderDelivery.objects.get().read_at is not None
