@@ -387,3 +387,28 @@ def test_a_head_request_is_answered_like_a_get_without_a_body(m2, olive, agenda)
     response = Client().head(url)
     assert response.status_code == 200
     assert response["ETag"]
+
+
+def test_subjects_and_descriptions_come_back_exactly_whatever_their_characters_and_length(m2, olive, meeting):
+    """The events are written as content lines by Suivi: TEXT escaping (backslash, semicolon,
+    comma, newline) and folding at 75 octets — never inside an accented letter — read back by a
+    calendar library give the very text typed."""
+    subject = "Réunion; budget, «\u00a0phase 2\u00a0» \\ Zoë — " + "é" * 60 + " 🗓 fin"
+    party = factories.party(name="Société, Dupont; & Fils")
+    factories.action(
+        olive,
+        action_type=meeting,
+        subject=subject[:200],
+        party=party,
+        description="<p>Ligne 1, avec virgule</p><p>Ligne 2; point-virgule</p>",
+        start=soon(3, 10),
+        end=soon(3, 11),
+    )
+    response = Client().get(subscribe(olive))
+    assert response.status_code == 200
+    body = response.content
+    assert all(len(line) <= 75 for line in body.split(b"\r\n")), "a content line longer than 75 octets"
+    (event,) = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert str(event["SUMMARY"]) == subject[:200]
+    assert str(event["DESCRIPTION"]) == "Société, Dupont; & Fils\nLigne 1, avec virgule\nLigne 2; point-virgule"
+    assert event.decoded("DTSTART") == soon(3, 10)

@@ -231,6 +231,33 @@ class FeedAction:
     busy: bool
 
 
+# What a feed writes of an action (``agenda.feeds``): the rows are read with these fields only.
+FEED_FIELDS = (
+    "subject",
+    "description",
+    "start",
+    "end",
+    "all_day",
+    "duration_minutes",
+    "private",
+    "rrule",
+    "exdates",
+    "series_id",
+    "recurrence_id",
+    "followed_by_id",
+    "created_by_id",
+    "party_id",
+    "version",
+    "created_at",
+    "updated_at",
+    "party__name",
+    "action_type__default_duration",
+    "action_type__name_fr",
+    "action_type__name_en",
+    "action_type__name_nl",
+)
+
+
 def feed_actions(viewer: User, user_ids: list[int], start: datetime, end: datetime) -> list[FeedAction]:
     """The calendar actions of ``user_ids`` that have an occurrence in [start, end) — recurring
     masters whatever their start — unexpanded, cancelled ones left out, with the visibility rule
@@ -243,7 +270,9 @@ def feed_actions(viewer: User, user_ids: list[int], start: datetime, end: dateti
     rows = (
         Action.objects.filter(pk__in=ids)
         .exclude(status=ActionStatus.CANCELLED)
+        .exclude(end__lte=start, rrule="")
         .select_related("action_type", "party")
+        .only(*FEED_FIELDS)
         .order_by("start", "pk")
     )
     found = []
