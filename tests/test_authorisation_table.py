@@ -462,9 +462,9 @@ def test_every_route_is_in_the_table():
 
     from .test_authorisation_agenda import AGENDA_API, AGENDA_PAGES
     from .test_authorisation_mail import MAIL_API, MAIL_PAGES
+    from .test_authorisation_mailings import MAILING_API, MAILING_PAGES
     from .test_authorisation_planning import PLANNING_API, PLANNING_PAGES
     from .test_authorisation_reminders import REMINDERS_API, REMINDERS_PAGES
-    from .test_authorisation_mailings import MAILING_API, MAILING_PAGES
     from .test_authorisation_sales import SALES_API, SALES_PAGES
 
     listed = {

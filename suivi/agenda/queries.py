@@ -191,7 +191,7 @@ def agenda_entries(
                 entry.icon = action.action_type.icon
                 entry.status = action.status
                 entry.party_id = action.party_id
-                entry.party = action.party.name if action.party_id else ""
+                entry.party = action.party.name if action.party is not None else ""
                 entry.private = action.private
                 entry.version = action.version
             entries.append(entry)
