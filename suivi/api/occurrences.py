@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from suivi.accounts.models import User
 from suivi.activities import services
+from suivi.activities.models import Action
 from suivi.activities.queries import access_action
 from suivi.core.models import CrmLevel
 
@@ -55,7 +56,8 @@ class OccurrenceDeleteSerializer(serializers.Serializer):
 
 class OccurrenceViewSet(CrmViewSet):
     crm_level = CrmLevel.FULL
-    queryset = None
+    queryset = Action.objects.none()  # the action is read through access_action; this types the path
+    lookup_value_regex = "[0-9]+"
 
     @extend_schema(request=OccurrenceChangeSerializer, responses=ActionSerializer)
     @action(detail=True, methods=["post"], url_path="occurrence")
