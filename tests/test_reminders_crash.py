@@ -290,6 +290,14 @@ def test_the_suivi_worker_command_sends_due_reminders_and_a_killed_one_leaves_no
         worker.wait(10)
     states = Counter(ReminderDelivery.objects.values_list("state", flat=True))
     assert sum(states.values()) == count
-    assert set(states) <= {DeliveryState.SENT, DeliveryState.UNKNOWN} and states[DeliveryState.UNKNOWN] <= 1
+    unknown = [
+        (subject, [n for s, n in server.received.items() if f" {subject} at " in s])
+        for subject in ReminderDelivery.objects.filter(state=DeliveryState.UNKNOWN).values_list(
+            "action__subject", flat=True
+        )
+    ]
+    # At most one row in flight per sending thread: the consumer runs two (settings.HUEY), and
+    # two sweeps can run at once (one queued at start-up, one at the minute's tick).
+    assert set(states) <= {DeliveryState.SENT, DeliveryState.UNKNOWN} and states[DeliveryState.UNKNOWN] <= 2, unknown
     assert not [s for s, n in server.received.items() if n > 1]
-    assert sum(server.received.values()) >= count - 1
+    assert sum(server.received.values()) >= count - 2

@@ -20,7 +20,7 @@ A worker killed while holding claimed rows leaves them ``sending``: their lease 
 next sweep claims them again (nothing was handed to the server). A worker killed between the
 hand-over and ``sent`` leaves that one row ``unknown``: it is never sent again — at most once,
 since the server may have accepted it — and still shows in the browser like a sent one. At most
-one row per killed worker can be in that state.
+one row per sending thread of a killed worker (the consumer runs two) can be in that state.
 
 A reminder whose time passed while no worker ran is created by the next sweep (which reads from
 its last run, up to ``CATCH_UP`` back) and sent once, marked ``late``.
