@@ -280,3 +280,25 @@ def test_a_meeting_written_after_its_reminder_time_is_reminded_at_once_not_late(
     assert sweep(now + timedelta(minutes=2)) == 0
     subject = mail_server.messages[0][1]["Subject"]
     assert subject.startswith("Reminder: Soon") and not ReminderDelivery.objects.get().late
+
+
+def test_splitting_a_series_just_after_its_reminder_does_not_remind_again(olive, meeting, mail_server):
+    from django.utils import timezone
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    series = meeting_at(
+        olive, meeting, now + timedelta(minutes=10) - timedelta(days=7), rrule="FREQ=DAILY", minutes=(15,)
+    )
+    reminders.plan(now - timedelta(minutes=6))
+    assert sweep(now - timedelta(minutes=5)) == 1  # the reminder of today's occurrence, 15 minutes before
+    services.change_occurrence(
+        acting_user=olive,
+        action=series,
+        original_start=now + timedelta(minutes=10),
+        scope="following",
+        values={"subject": "New room"},
+        expected_version=series.version,
+    )
+    assert sweep(now) == 0
+    assert sweep(now + timedelta(minutes=1)) == 0
+    assert len(mail_server.messages) == 1

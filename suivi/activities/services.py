@@ -778,6 +778,7 @@ def change_occurrence(
         _set_reminders(
             new_series, [r.minutes_before for r in _reminders_of(master)] if reminders is None else reminders
         )
+        _hand_over_deliveries(master, new_series, original_start)
         for each in moved:
             _move_exception(acting_user, each, new_series, _shift(each.recurrence_id, original_start, new_start))
         return new_series
@@ -808,6 +809,21 @@ def change_occurrence(
         reminders=reminders,
         expected_version=LATEST,
     )
+
+
+def _hand_over_deliveries(master: Action, new_series: Action, original_start: datetime) -> None:
+    """The reminders already delivered for occurrences from ``original_start`` on now belong to
+    the new series' reminders of the same time, so that they are not delivered again."""
+    from .models import ReminderDelivery
+
+    for reminder in new_series.reminders.all():
+        delivered = ReminderDelivery.objects.filter(
+            reminder__action=master,
+            reminder__minutes_before=reminder.minutes_before,
+            occurrence_start__gte=original_start,
+        )
+        delivered.filter(action=master).update(reminder=reminder, action=new_series)
+        delivered.update(reminder=reminder)
 
 
 def _same_rule(text: str, master: Action) -> bool:
