@@ -239,8 +239,9 @@ def _render_form(
             "recurring": bool(action and (action.rrule or action.series_id)),
             "scope": request.POST.get("scope", "this") if request.method == "POST" else "this",
             "history": history(action, 30) if action else [],
+            # The status buttons change the whole series: not offered on one occurrence's page.
             "next_statuses": [(s, ActionStatus(s).label) for s in sorted(ACTION_TRANSITIONS.get(action.status, ()))]
-            if action
+            if action and not occurrence
             else [],
         },
         status=status,
