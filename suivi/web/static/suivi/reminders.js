@@ -44,10 +44,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { showButtons(); check(); });
-  document.body && document.body.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail && event.detail.target && event.detail.target.id === "reminder-bell") check();
-  });
-  document.addEventListener("htmx:afterSettle", function (event) {
+  // htmx:load fires on the new bell each time the poll swaps it in (the old one is detached).
+  document.addEventListener("htmx:load", function (event) {
     if (event.target && event.target.id === "reminder-bell") check();
   });
 })();
