@@ -74,3 +74,35 @@
     });
   });
 })();
+
+// The Repeat group shows the controls of the chosen frequency only (all are there without JS).
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var group = document.getElementById("repeat");
+    if (!group) return;
+    var freq = group.querySelector("[name=repeat_freq]");
+    if (!freq) return;
+    function part(selector) {
+      var el = group.querySelector(selector);
+      return el ? el.closest(".field") || el : null;
+    }
+    var interval = part("[name=repeat_interval]");
+    var days = group.querySelector(".weekdays");
+    var ends = part("[name=repeat_end]");
+    var count = part("[name=repeat_count]");
+    var until = part("[name=repeat_until]");
+    function update() {
+      var value = freq.value;
+      var repeats = value !== "" && value !== "custom";
+      if (interval) interval.hidden = !repeats;
+      if (days) days.hidden = value !== "weekly";
+      if (ends) ends.hidden = !repeats;
+      var end = group.querySelector("[name=repeat_end]:checked");
+      if (count) count.hidden = !repeats || !end || end.value !== "count";
+      if (until) until.hidden = !repeats || !end || end.value !== "until";
+    }
+    group.addEventListener("change", update);
+    update();
+  });
+})();
