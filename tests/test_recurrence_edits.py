@@ -727,3 +727,15 @@ def test_a_new_action_form_offers_the_types_default_reminder(plain_user, meeting
     page = _client(plain_user).get("/crm/actions/new/").content.decode()
     assert 'name="reminder_1_amount" value="2"' in page
     assert f"&quot;{meeting.pk}&quot;: [2, &quot;hours&quot;]" in page
+
+
+def test_an_occurrence_moved_by_its_start_alone_keeps_its_length(plain_user, weekly):
+    services.change_occurrence(
+        acting_user=plain_user,
+        action=weekly,
+        original_start=brussels(2027, 3, 15, 9, 0),
+        scope="this",
+        values={"start": brussels(2027, 3, 15, 15, 0)},
+        expected_version=weekly.version,
+    )
+    assert week_of(plain_user, brussels(2027, 3, 15)) == [("Stand-up", "Mon 15:00", "15:30")]

@@ -747,6 +747,8 @@ def change_occurrence(
                 expected_version=LATEST,
             )
         new_values = {**_copy_of(master, original_start), **values, "series": master, "recurrence_id": original_start}
+        if values.get("start") is not None and "end" not in values and new_values["end"] is not None:
+            new_values["end"] = values["start"] + recurrence.duration_of(master)  # moved, same length
         created = _save_new(acting_user, master, new_values, contacts, participants)
         _write_series(acting_user, master, {"exdates": sorted({*master.exdates, _iso(original_start)})})
         return created
