@@ -302,3 +302,52 @@ def test_splitting_a_series_just_after_its_reminder_does_not_remind_again(olive,
     assert sweep(now) == 0
     assert sweep(now + timedelta(minutes=1)) == 0
     assert len(mail_server.messages) == 1
+
+
+def _page_client(user, language="fr"):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session["suivi_language"] = language
+    session.save()
+    return client
+
+
+@pytest.mark.parametrize(
+    ("row", "amount", "unit"),
+    [(1, "-5", "minutes"), (2, "-5", "minutes"), (3, "999999999", "minutes"), (2, "40", "days")],
+)
+def test_a_refused_reminder_is_shown_beside_its_row_and_keeps_what_was_typed(olive, meeting, row, amount, unit):
+    from .test_recurrence_edits import _FormReader
+
+    client = _page_client(olive)
+    page = client.get("/crm/actions/new/").content.decode()
+    data = _FormReader(page).data(
+        subject="Reminded",
+        action_type=meeting.pk,
+        start="2027-03-09T10:00",
+        **{f"reminder_{row}_amount": amount, f"reminder_{row}_unit": unit},
+    )
+    answer = client.post("/crm/actions/new/", data)
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert f'id="id_reminder_{row}_amount_error"' in html
+    assert "Un rappel se situe entre 0 minute et 4 semaines avant le début." in html
+    assert f'name="reminder_{row}_amount" value="{amount}"' in html
+    assert not Reminder.objects.exists()
+
+
+@pytest.mark.parametrize("minutes", [-5, 999999999, 366 * 1440, "x", None])
+def test_the_service_refuses_an_absurd_reminder_with_a_message(olive, meeting, minutes):
+    from suivi.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        services.create_action(
+            acting_user=olive,
+            values={"subject": "R", "action_type": meeting, "followed_by": olive, "start": brussels(2027, 3, 9, 10)},
+            reminders=[minutes],
+        )
+    assert "4" in refused.value.errors["reminders"]
+    assert not Reminder.objects.exists()

@@ -164,7 +164,10 @@ def _set_reminders(action: Action, minutes: list[int]) -> bool:
     """Give ``action`` exactly the reminders ``minutes`` before its start; whether that changed."""
     from .models import Reminder
 
-    wanted = {int(m) for m in minutes}
+    try:
+        wanted = {int(m) for m in minutes}
+    except (TypeError, ValueError, OverflowError):
+        wanted = {-1}
     if any(m < 0 or m > MAX_REMINDER_MINUTES for m in wanted):
         raise InvalidAction({"reminders": _("A reminder is between 0 minutes and 4 weeks before the start.")})
     have = set(action.reminders.values_list("minutes_before", flat=True))

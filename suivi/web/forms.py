@@ -332,7 +332,11 @@ class ActionForm(CarriesValuesForm):
         )
         for n in range(1, REMINDER_ROWS + 1):
             self.fields[f"reminder_{n}_amount"] = forms.IntegerField(
-                label=_("Reminder"), min_value=0, max_value=40320, required=False
+                label=_("Reminder"),
+                min_value=0,
+                max_value=REMINDER_MAX_MINUTES,
+                required=False,
+                error_messages={"min_value": REMINDER_RANGE, "max_value": REMINDER_RANGE},
             )
             self.fields[f"reminder_{n}_unit"] = forms.ChoiceField(
                 label=_("Unit"), choices=REMINDER_UNITS, required=False, initial="minutes"
@@ -358,6 +362,16 @@ class ActionForm(CarriesValuesForm):
             self.initial[f"reminder_{n}_unit"] = unit
         start = self.initial.get("start") or action.start
         self.initial.update(repeat_controls(action.rrule, start, recurrence.company_zone()))
+
+    def clean(self):
+        data = super().clean()
+        if self.agenda:
+            for n in range(1, REMINDER_ROWS + 1):
+                amount = data.get(f"reminder_{n}_amount")
+                factor = REMINDER_FACTORS.get(data.get(f"reminder_{n}_unit") or "", 1)
+                if amount is not None and amount * factor > REMINDER_MAX_MINUTES:
+                    self.add_error(f"reminder_{n}_amount", REMINDER_RANGE)
+        return data
 
     def reminders(self) -> list[int] | None:
         """The reminders typed, in minutes before the start (None without the agenda)."""
@@ -385,6 +399,8 @@ class ActionForm(CarriesValuesForm):
 
 
 REMINDER_ROWS = 3
+REMINDER_MAX_MINUTES = 4 * 7 * 24 * 60  # the service's limit (activities.services)
+REMINDER_RANGE = _("A reminder is between 0 minutes and 4 weeks before the start.")
 REMINDER_UNITS = [("minutes", _("minutes before")), ("hours", _("hours before")), ("days", _("days before"))]
 REMINDER_FACTORS = {"minutes": 1, "hours": 60, "days": 1440}
 REPEAT_CHOICES = [
