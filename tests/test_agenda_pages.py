@@ -466,3 +466,37 @@ def test_a_drop_into_the_all_day_row_and_back_out_keeps_sensible_ends(user_clien
         brussels(2027, 3, 4, 15, 0),
         brussels(2027, 3, 4, 16, 0),
     )
+
+
+def test_an_occurrence_of_a_series_opens_the_action_page_on_that_occurrence_and_an_exception_on_itself(
+    user_client, plain_user, meeting
+):
+    series = factories.action(
+        plain_user,
+        action_type=meeting,
+        subject="Point hebdo",
+        start=brussels(2027, 3, 1, 9, 0),
+        end=brussels(2027, 3, 1, 9, 30),
+        rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=8",
+    )
+    [second] = week_of(user_client, start="2027-03-08T00:00:00", end="2027-03-15T00:00:00")
+    url = second["extendedProps"]["url"]
+    assert url == f"/crm/actions/{series.pk}/?occurrence=2027-03-08T08:00:00Z"
+    # The action page reads it: the form shows that occurrence, not the series' first one.
+    page = user_client.get(url)
+    assert page.status_code == 200
+    assert 'value="2027-03-08T09:00"' in page.content.decode()
+    # Changed on its own, the occurrence is an action of its own: its own page, no parameter.
+    user_client.post(
+        "/crm/agenda/move/",
+        {
+            "action": series.pk,
+            "version": series.version,
+            "start": "2027-03-08T11:00",
+            "scope": "this",
+            "recurrence_id": second["extendedProps"]["recurrenceId"],
+        },
+    )
+    exception = Action.objects.get(series=series)
+    [moved] = week_of(user_client, start="2027-03-08T00:00:00", end="2027-03-15T00:00:00")
+    assert moved["extendedProps"]["url"] == f"/crm/actions/{exception.pk}/"

@@ -325,3 +325,29 @@ def test_a_move_refused_because_someone_changed_the_action_puts_it_back_and_says
     action.refresh_from_db()
     assert action.start == brussels(2027, 3, 2, 9, 15)
     assert violations == []
+
+
+def test_clicking_an_occurrence_of_a_series_opens_that_occurrence_not_the_series(page, world, violations):
+    series = factories.action(
+        world["olive"],
+        action_type=world["meeting"],
+        subject="Point hebdo",
+        start=brussels(2027, 3, 1, 9, 0),
+        end=brussels(2027, 3, 1, 9, 30),
+        rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=8",
+    )
+    log_in(page, "olive", PASSWORD)
+    page.goto(WEEK)
+    page.click("[data-agenda-go='next']")
+    second = page.locator(".fc-timegrid-col[data-date='2027-03-08'] .fc-event")
+    expect(second).to_contain_text("Point hebdo")
+    second.click()
+    page.wait_for_url(f"**/crm/actions/{series.pk}/?occurrence=2027-03-08T08:00:00Z")
+    expect(page.locator("#id_start")).to_have_value("2027-03-08T09:00")
+    expect(page.locator("#occurrence-notice")).to_be_visible()
+    # The keyboard opens the same occurrence.
+    page.go_back()
+    page.locator(".fc-timegrid-col[data-date='2027-03-08'] .fc-event").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/crm/actions/{series.pk}/?occurrence=2027-03-08T08:00:00Z")
+    assert violations == []

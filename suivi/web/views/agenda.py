@@ -15,7 +15,7 @@ Every read goes through ``suivi.agenda.queries.agenda_entries``: someone else's 
 a *busy* block with its times only. Every write goes through ``activities.services``.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from csp.constants import NONCE
@@ -148,6 +148,13 @@ def _event(entry: Entry, zone: ZoneInfo) -> dict:
     else:
         start, end = _wall_clock(entry.start, zone), _wall_clock(entry.end, zone)
     common = {"id": entry.key, "start": start, "end": end, "allDay": entry.all_day}
+    # An occurrence of a series opens the action page on that occurrence alone (its original
+    # start in UTC, as ``?occurrence=`` reads it); an exception or a plain action is its own page.
+    url = reverse("action_detail", args=[entry.action_id])
+    recurrence_id = None
+    if entry.recurring and entry.recurrence_id is not None:
+        recurrence_id = entry.recurrence_id.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        url += f"?occurrence={recurrence_id}"
     if entry.busy:
         return {
             **common,
@@ -171,10 +178,8 @@ def _event(entry: Entry, zone: ZoneInfo) -> dict:
             "private": entry.private,
             "status": entry.status,
             "recurring": entry.recurring,
-            "recurrenceId": entry.recurrence_id.astimezone(ZoneInfo("UTC")).isoformat().replace("+00:00", "Z")
-            if entry.recurrence_id
-            else None,
-            "url": reverse("action_detail", args=[entry.action_id]),
+            "recurrenceId": recurrence_id,
+            "url": url,
         },
     }
 
