@@ -474,6 +474,7 @@ def load_crm(target: Size, users: list[User], rng: random.Random, stdout=None) -
         rows = []
         for _n in range(start, min(start + batch, target.actions)):
             when = now - timedelta(minutes=rng.randrange(-30 * 24 * 60, span))
+            when = when.replace(minute=when.minute - when.minute % 15)  # on the agenda's quarter hours
             party_id = rng.choice(party_ids)
             kind = rng.choice(types)
             rows.append(
