@@ -60,7 +60,7 @@ def _fingerprint():
 
 
 def _delete(scope):
-    return lambda w, u: {"occurrence": "2027-03-08T08:00:00+00:00", "scope": scope}
+    return lambda w, u: {"occurrence": "2027-03-08T08:00:00+00:00", "scope": scope, "confirm": "1"}
 
 
 def _change(w, user):

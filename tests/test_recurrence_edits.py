@@ -688,13 +688,94 @@ def test_deleting_an_occurrence_from_the_action_page_asks_which_ones(plain_user,
     _full()
     client = _client(plain_user)
     page = client.get(f"/crm/actions/{weekly.pk}/?occurrence=2027-03-15T08:00:00Z").content.decode()
-    assert 'id="occurrence-delete"' in page
-    answer = client.post(
+    assert 'id="occurrence-delete"' in page and 'name="scope" value="following"' in page
+    asked = client.post(
         f"/crm/actions/{weekly.pk}/occurrence/delete/",
         {"occurrence": "2027-03-15T08:00:00+00:00", "scope": "following"},
     )
+    assert asked.status_code == 200 and 'name="confirm"' in asked.content.decode()
+    assert len(all_starts(plain_user)) == 10  # nothing deleted before the user confirmed
+    answer = client.post(
+        f"/crm/actions/{weekly.pk}/occurrence/delete/",
+        {"occurrence": "2027-03-15T08:00:00+00:00", "scope": "following", "confirm": "1"},
+    )
     assert answer.status_code == 302
     assert [s.day for s in all_starts(plain_user)] == [1, 8]
+
+
+def test_the_series_page_offers_to_delete_the_whole_series_only_and_asks_first(plain_user, weekly):
+    _full()
+    client = _client(plain_user, "fr")
+    page = client.get(f"/crm/actions/{weekly.pk}/").content.decode()
+    delete_card = page[page.rindex("<form", 0, page.index('id="occurrence-delete"')) :]
+    assert 'name="scope" value="all"' in delete_card
+    assert 'value="this"' not in delete_card and 'value="following"' not in delete_card
+    data = _FormReader(delete_card.replace("occurrence-delete", "action-form", 1)).data()
+    asked = client.post(f"/crm/actions/{weekly.pk}/occurrence/delete/", data)
+    assert asked.status_code == 200 and "Stand-up" in asked.content.decode()
+    assert len(all_starts(plain_user)) == 10
+    confirmed = _FormReader(asked.content.decode().replace('class="card narrow"', 'class="action-form"', 1)).data()
+    assert client.post(f"/crm/actions/{weekly.pk}/occurrence/delete/", confirmed).status_code == 302
+    assert not Action.objects.exists()
+
+
+def test_the_series_page_never_deletes_its_first_occurrence_alone(plain_user, weekly):
+    _full()
+    client = _client(plain_user)
+    # What the old page posted: "this occurrence", without saying which one.
+    answer = client.post(f"/crm/actions/{weekly.pk}/occurrence/delete/", {"scope": "this", "confirm": "1"})
+    assert answer.status_code == 400 and "Choose the occurrence to delete." in answer.content.decode()
+    assert reload(weekly).exdates == [] and len(all_starts(plain_user)) == 10
+
+
+def test_deleting_one_occurrence_from_its_page_deletes_exactly_that_one_once_confirmed(plain_user, weekly):
+    _full()
+    client = _client(plain_user)
+    url = f"/crm/actions/{weekly.pk}/occurrence/delete/"
+    data = {"occurrence": "2027-03-15T08:00:00+00:00", "scope": "this"}
+    assert client.post(url, data).status_code == 200
+    assert client.post(url, {**data, "confirm": "1"}).status_code == 302
+    days = [s.day for s in all_starts(plain_user)]
+    assert 15 not in days and len(days) == 9
+
+
+def test_the_whole_series_is_deleted_even_after_its_first_occurrence_was(plain_user, weekly):
+    _full()
+    client = _client(plain_user)
+    url = f"/crm/actions/{weekly.pk}/occurrence/delete/"
+    first = {"occurrence": "2027-03-01T08:00:00+00:00", "scope": "this", "confirm": "1"}
+    assert client.post(url, first).status_code == 302
+    assert client.post(url, {"scope": "all", "confirm": "1"}).status_code == 302
+    assert not Action.objects.exists()
+
+
+@pytest.mark.parametrize("moment", ["2027-03-15T08:00:00+00:00", "x", ""])
+def test_the_occurrence_delete_route_refuses_a_plain_action(plain_user, meeting, moment):
+    _full()
+    plain = factories.action(
+        plain_user,
+        action_type=meeting,
+        subject="Once",
+        start=brussels(2027, 3, 15, 9, 0),
+        end=brussels(2027, 3, 15, 10),
+    )
+    answer = _client(plain_user, "fr").post(
+        f"/crm/actions/{plain.pk}/occurrence/delete/", {"occurrence": moment, "scope": "this", "confirm": "1"}
+    )
+    assert answer.status_code == 400 and 'role="alert"' in answer.content.decode()
+    assert Action.objects.filter(pk=plain.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("moment", "message"), [("x", "does not exist"), ("2027-03-16T08:00:00Z", "not an occurrence")]
+)
+def test_an_unknown_occurrence_to_delete_is_a_message_not_a_silent_redirect(plain_user, weekly, moment, message):
+    _full()
+    answer = _client(plain_user).post(
+        f"/crm/actions/{weekly.pk}/occurrence/delete/", {"occurrence": moment, "scope": "this", "confirm": "1"}
+    )
+    assert answer.status_code == 400 and message in answer.content.decode()
+    assert reload(weekly).version == weekly.version
 
 
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:00+14:00", "2027-03-16T08:00:00Z"])

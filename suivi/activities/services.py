@@ -889,7 +889,10 @@ def delete_occurrence(*, acting_user, action: Action, original_start: datetime, 
     master = lock_for_update(Action, action.pk, LATEST, "")
     _deletable(acting_user, master)
     _editable(acting_user, master)
-    exception = _occurrence_of(master, original_start)
+    if scope == "all" and original_start == _utc(master.start):
+        exception = None  # the series itself, even when its first occurrence was deleted
+    else:
+        exception = _occurrence_of(master, original_start)
     if scope == "following" and original_start == _utc(master.start):
         scope = "all"
     if scope == "this":

@@ -2,6 +2,7 @@
 S4/S5), status changes, bulk reassign and close."""
 
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, JsonResponse
@@ -43,7 +44,7 @@ from suivi.sales.links import linked_document as linked_document_of
 from suivi.sales.queries import access_document, journals
 
 from ..forms import ActionForm
-from ..outcomes import after_command, show_on_form
+from ..outcomes import after_command, show_on_form, status_of
 
 # Columns of the list, in order; those with a key sort (see activities.queries.SORTS).
 COLUMNS = [
@@ -348,29 +349,78 @@ def action_detail(request, pk):
     )
 
 
+def _delete_refused(request, message: str, back_url: str):
+    """A deletion refused for what was posted: a page of its own (400) that says why."""
+    return render(request, "web/refused.html", {"message": message, "back_url": back_url}, status=400)
+
+
 @require_POST
 def occurrence_delete(request, pk):
-    """Delete an occurrence of a recurring action, the following ones or the series (M2), or a
-    plain action; who may is the service's (its follower, its creator or a manager)."""
+    """Delete an occurrence of a recurring action, the following ones or the whole series (M2);
+    who may is the service's (its follower, its creator or a manager).
+
+    The series' own page (no ``occurrence``) deletes the whole series only; an occurrence's page
+    chooses the scope. Nothing is deleted before the user confirmed (``confirm``): the first
+    post shows what would be deleted. A plain action, or a moment that is not one of the series'
+    occurrences, is refused (400) with a message."""
     action = access_action(request.user, pk)
-    raw = request.POST.get("occurrence", "")
-    moment = _moment(raw) if raw else action.start
+    scope = request.POST.get("scope", "")
+    raw = request.POST.get("occurrence", "").strip()
+    back_url = reverse("action_detail", args=[pk])
+    if not (action.rrule or action.series_id):
+        return _delete_refused(request, _("This action does not repeat: it has no occurrences to delete."), back_url)
+    if scope not in action_services.OCCURRENCE_SCOPES:
+        return _delete_refused(
+            request, _("Choose this occurrence, this and the following ones, or the whole series."), back_url
+        )
+    if action.series_id:
+        moment = action.recurrence_id
+    elif raw:
+        moment = _moment(raw)
+        if moment is None:
+            return _delete_refused(request, _("This occurrence does not exist."), back_url)
+        back_url = f"{back_url}?{urlencode({'occurrence': moment.isoformat()})}"
+    elif scope == "all":
+        moment = action.start
+    else:
+        return _delete_refused(request, _("Choose the occurrence to delete."), back_url)
     if moment is None:
-        return after_command(
-            request, SuiviError(_("Choose the occurrence to delete.")), reverse("action_detail", args=[pk])
-        )
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
+        return _delete_refused(request, _("Choose the occurrence to delete."), back_url)
+    if not request.POST.get("confirm"):
+        return _delete_confirmation(request, action, moment, scope, raw, back_url)
     try:
-        action_services.delete_occurrence(
-            acting_user=request.user, action=action, original_start=moment, scope=request.POST.get("scope", "")
-        )
+        action_services.delete_occurrence(acting_user=request.user, action=action, original_start=moment, scope=scope)
     except SuiviError as e:
-        return after_command(request, e, reverse("action_detail", args=[pk]))
+        if status_of(e) == 400:
+            return _delete_refused(request, e.message, back_url)
+        return after_command(request, e, back_url)
     messages.success(request, _("Deleted."))
     if Action.objects.filter(pk=pk).exists():
         return redirect("action_detail", pk=pk)
     return redirect("action_list")
+
+
+def _delete_confirmation(request, action, moment, scope, raw, back_url):
+    """The confirmation step of a deletion: what would be deleted, and the button that does it."""
+    master = action.series if action.series_id else action
+    when = timezone.localtime(moment).strftime("%d/%m/%Y %H:%M") if scope != "all" else ""
+    if scope == "this":
+        what = _("The occurrence of %(when)s of “%(subject)s” will be deleted.")
+    elif scope == "following":
+        what = _("The occurrences of “%(subject)s” from %(when)s on will be deleted.")
+    else:
+        what = _("The whole series “%(subject)s” will be deleted: all its occurrences, and their attachments.")
+    return render(
+        request,
+        "web/actions/delete_confirm.html",
+        {
+            "action": action,
+            "message": what % {"when": when, "subject": master.subject},
+            "occurrence": raw,
+            "scope": scope,
+            "back_url": back_url,
+        },
+    )
 
 
 def action_party_fields(request):
