@@ -362,3 +362,103 @@ def test_a_saved_view_is_changed_by_its_owner_or_a_manager_and_read_by_all_once_
         services.delete_view(acting_user=otto, view=view)
     services.delete_view(acting_user=olive, view=view)
     assert list(visible_views(olive)) == []
+
+
+# --- years outside 1900–2999: refused with a message, never a 500 ---------------------------------
+
+
+@pytest.mark.parametrize(("start", "days"), [("0001-01-01", 7), ("9999-12-31", 92), ("1899-12-31", 7)])
+def test_a_search_from_a_year_the_agenda_does_not_accept_is_a_400_that_keeps_what_was_typed(m2, olive, start, days):
+    response = logged_in(olive).get(
+        "/crm/planning/", {"users": [olive.pk], "duration": 60, "start": start, "days": days}
+    )
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "between the years 1900 and 2999" in text
+    assert f'value="{start}"' in text
+
+
+@pytest.mark.parametrize("start", ["0001-01-01", "9999-12-31"])
+def test_a_load_table_from_a_year_the_agenda_does_not_accept_is_a_400(m2, olive, start):
+    response = logged_in(olive).get(
+        "/crm/planning/load/", {"users": [olive.pk], "start": start, "by": "week", "count": 31}
+    )
+    assert response.status_code == 400
+    assert "between the years 1900 and 2999" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("slot", "duration"),
+    [("9999-12-31T23:00:00+00:00", 90), ("0001-01-01T09:00:00+00:00", 60), ("0001-01-01T00:30:00+01:00", 60)],
+)
+def test_booking_a_slot_in_a_year_the_agenda_does_not_accept_says_why_and_keeps_what_was_typed(
+    m2, olive, meeting, slot, duration
+):
+    client = logged_in(olive)
+    shown = client.get("/crm/planning/book/", {"slot": slot, "duration": duration, "users": olive.pk})
+    assert shown.status_code == 400
+    assert "between the years 1900 and 2999" in shown.content.decode()
+    response = client.post(
+        "/crm/planning/book/",
+        {"slot": slot, "duration": duration, "users": olive.pk, "subject": "Rendez-vous", "action_type": meeting.pk},
+    )
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "between the years 1900 and 2999" in text
+    assert 'value="Rendez-vous"' in text
+    assert not Action.objects.filter(subject="Rendez-vous").exists()
+    with pytest.raises(InvalidInput):
+        services.book_slot(
+            acting_user=olive,
+            users=[olive],
+            start=datetime(1, 1, 1, 9, tzinfo=UTC),
+            end=datetime(1, 1, 1, 10, tzinfo=UTC),
+            values={"subject": "x", "action_type": meeting},
+        )
+
+
+def test_booking_with_a_party_that_is_gone_keeps_what_was_typed(m2, olive, meeting):
+    client = logged_in(olive)
+    response = client.post(
+        "/crm/planning/book/",
+        {
+            "slot": brussels(2030, 6, 3, 9).isoformat(),
+            "duration": 60,
+            "users": olive.pk,
+            "subject": "Kick-off",
+            "action_type": meeting.pk,
+            "party": 987654,
+        },
+    )
+    assert response.status_code == 400
+    assert "search it again" in response.content.decode()
+    assert 'value="Kick-off"' in response.content.decode()
+    assert not Action.objects.filter(subject="Kick-off").exists()
+
+
+@pytest.mark.parametrize("year", [1, 1899, 3000, 9999])
+def test_absences_and_holidays_outside_the_years_1900_to_2999_are_refused_with_a_message(m2, olive, admin_user, year):
+    with pytest.raises(InvalidInput) as refused:
+        services.save_absence(
+            acting_user=olive,
+            absence=None,
+            user=olive,
+            values={"start": datetime(year, 1, 1, 8, tzinfo=UTC), "end": datetime(year, 1, 1, 18, tzinfo=UTC)},
+        )
+    assert "between the years 1900 and 2999" in refused.value.errors["start"]
+    with pytest.raises(InvalidInput) as refused:
+        services.save_holiday(acting_user=admin_user, holiday=None, values={"day": date(year, 1, 1), "name": "Old"})
+    assert "between the years 1900 and 2999" in refused.value.errors["day"]
+    client = logged_in(olive)
+    typed = f"{year:04d}-01-01T08:00"
+    response = client.post(
+        "/crm/planning/absences/",
+        {"user": olive.pk, "start": typed, "end": f"{year:04d}-01-01T18:00", "reason": "Congé"},
+    )
+    assert response.status_code == 400
+    assert "between the years 1900 and 2999" in response.content.decode()
+    assert f'value="{typed}"' in response.content.decode()
+    response = logged_in(admin_user).post("/crm/planning/holidays/", {"day": f"{year:04d}-01-01", "name": "Nouvel an"})
+    assert response.status_code == 400
+    assert "between the years 1900 and 2999" in response.content.decode()
+    assert 'value="Nouvel an"' in response.content.decode()

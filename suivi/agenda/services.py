@@ -27,6 +27,19 @@ from .models import Absence, CalendarFeed, Holiday, SavedView, WorkingHours
 
 # The most users one saved view shows side by side (the agenda reads at most this many).
 MAX_VIEW_USERS = 50
+# The years the agenda and the planning accept (the agenda's pages refuse others too): a date
+# outside them is a typing slip, and the time-zone arithmetic of the years 1 or 9999 overflows.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
+def within_years(*values) -> bool:
+    """Whether every one of ``values`` (dates or date-times; None is left to other checks) falls
+    within ``FIRST_YEAR``–``LAST_YEAR``."""
+    return all(value is None or FIRST_YEAR <= value.year <= LAST_YEAR for value in values)
+
+
+def years_message() -> str:
+    return _("Choose a date between the years %(first)s and %(last)s.") % {"first": FIRST_YEAR, "last": LAST_YEAR}
 
 
 # --- saved views -------------------------------------------------------------------------------
@@ -151,9 +164,13 @@ def save_working_hours(*, acting_user: User, user: User, spans: list[tuple[int, 
 def _check_span(start: datetime | None, end: datetime | None, errors: dict[str, str]) -> None:
     if start is None:
         errors["start"] = _("Give the start.")
+    elif not within_years(start):
+        errors["start"] = years_message()
     if end is None:
         errors["end"] = _("Give the end.")
-    elif start is not None and end <= start:
+    elif not within_years(end):
+        errors["end"] = years_message()
+    elif start is not None and within_years(start) and end <= start:
         errors["end"] = _("The end (%(end)s) must be after the start (%(start)s).") % {
             "end": timezone.localtime(end).strftime("%d/%m/%Y %H:%M"),
             "start": timezone.localtime(start).strftime("%d/%m/%Y %H:%M"),
@@ -224,6 +241,8 @@ def save_holiday(*, acting_user: User, holiday: Holiday | None, values: dict[str
     errors: dict[str, str] = {}
     if day is None:
         errors["day"] = _("Give the day.")
+    elif not within_years(day):
+        errors["day"] = years_message()
     elif Holiday.objects.filter(day=day).exclude(pk__in=[holiday.pk] if holiday else []).exists():
         errors["day"] = _("%(day)s is already a holiday.") % {"day": day.strftime("%d/%m/%Y")}
     if not name:
@@ -304,6 +323,8 @@ def book_slot(*, acting_user: User, users: list[User], start: datetime, end: dat
     users = list(dict.fromkeys(users))
     if not users:
         raise InvalidInput({"users": _("Choose at least one user.")})
+    if not within_years(start, end):
+        raise InvalidInput({"start": years_message()})
     # Lock the chosen users' rows so that two bookings of the same people are made one after the
     # other: the second one then sees the first one's action.
     User.objects.select_for_update().filter(pk__in=[u.pk for u in users]).exists()

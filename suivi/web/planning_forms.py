@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from suivi.accounts.models import User
 from suivi.agenda.queries import calendar_types
+from suivi.agenda.services import within_years, years_message
 
 DURATIONS = [
     (15, "0:15"),
@@ -45,7 +46,17 @@ class UsersField(forms.ModelMultipleChoiceField):
         return obj.get_full_name() or obj.get_username()
 
 
-class SearchForm(forms.Form):
+class _FirstDayInRange:
+    """The first day of a search or a load table: within the years the agenda accepts."""
+
+    def clean_start(self):
+        day = self.cleaned_data["start"]  # type: ignore[attr-defined]
+        if not within_years(day):
+            raise forms.ValidationError(years_message())
+        return day
+
+
+class SearchForm(_FirstDayInRange, forms.Form):
     users = UsersField(label=_("Users"), queryset=User.objects.none())
     duration = forms.TypedChoiceField(label=_("Duration"), choices=DURATIONS, coerce=int, initial=60)
     start = forms.DateField(label=_("From"), widget=DateInput(), input_formats=["%Y-%m-%d"])
@@ -66,7 +77,7 @@ class BookForm(forms.Form):
         self.fields["action_type"].queryset = calendar_types()
 
 
-class LoadForm(forms.Form):
+class LoadForm(_FirstDayInRange, forms.Form):
     users = UsersField(label=_("Users"), queryset=User.objects.none())
     start = forms.DateField(label=_("From"), widget=DateInput(), input_formats=["%Y-%m-%d"])
     by = forms.ChoiceField(label=_("Per"), choices=[("day", _("day")), ("week", _("week"))], initial="day")

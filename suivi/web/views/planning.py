@@ -114,7 +114,8 @@ def planning_page(request):
 
 
 def _booking(request):
-    """The slot a booking is about: ``slot`` (its ISO start), ``duration`` (minutes), ``users``."""
+    """The slot a booking is about: ``slot`` (its ISO start), ``duration`` (minutes), ``users``,
+    and why it cannot be booked (a year the agenda does not accept), else an empty string."""
     source = request.POST if request.method == "POST" else request.GET
     try:
         start = datetime.fromisoformat(source.get("slot", ""))
@@ -128,19 +129,29 @@ def _booking(request):
     if not users or len(users) > planning.MAX_USERS_PER_SEARCH:
         raise Http404
     users.sort(key=lambda u: ids.index(u.pk))
-    return start.astimezone(UTC), timedelta(minutes=duration), users
+    if not services.within_years(start):
+        # Kept as sent: converting the years 1 or 9999 to another zone overflows.
+        return start, timedelta(minutes=duration), users, services.years_message()
+    return start.astimezone(UTC), timedelta(minutes=duration), users, ""
 
 
 def book_page(request):
-    """GET: the small form of a slot; POST: book it (one action, the others as participants)."""
-    start, duration, users = _booking(request)
+    """GET: the small form of a slot; POST: book it (one action, the others as participants).
+    A slot outside the years the agenda accepts is shown with the reason (400), never booked;
+    any refusal shows the form again with what was typed."""
+    start, duration, users, slot_error = _booking(request)
     form = BookForm(request.POST or None)
     party = None
-    status = 200
+    status = 400 if slot_error else 200
     if request.method == "POST":
         if pk := parse_id(request.POST.get("party")):
-            party = access_party(request.user, pk)
-        if form.is_valid():
+            try:
+                party = access_party(request.user, pk)
+            except Http404:
+                form.add_error(None, _("This party does not exist or you may not see it: search it again."))
+        if slot_error:
+            form.is_valid()  # the typed values are shown again with their own errors, if any
+        elif form.is_valid():
             try:
                 action = services.book_slot(
                     acting_user=request.user,
@@ -175,8 +186,10 @@ def book_page(request):
         "web/planning/book.html",
         {
             "form": form,
+            "slot_error": slot_error,
+            "slot_value": start.isoformat(),
             "start": start,
-            "end": start + duration,
+            "end": start + duration if not slot_error else start,
             "duration": duration // timedelta(minutes=1),
             "users": users,
             "party": party,
