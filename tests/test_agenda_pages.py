@@ -500,3 +500,44 @@ def test_an_occurrence_of_a_series_opens_the_action_page_on_that_occurrence_and_
     exception = Action.objects.get(series=series)
     [moved] = week_of(user_client, start="2027-03-08T00:00:00", end="2027-03-15T00:00:00")
     assert moved["extendedProps"]["url"] == f"/crm/actions/{exception.pk}/"
+
+
+def test_the_events_of_a_saved_view_are_read_under_the_rule_of_the_page_that_opens_it(meeting):
+    owner = make_user("olive", first_name="Olive")
+    colleague = make_user("claire", first_name="Claire")
+    other = make_user("otto", first_name="Otto")
+    factories.action(colleague, action_type=meeting, subject="Chez Claire", start=brussels(2027, 3, 2, 9, 0))
+    view = SavedView.objects.create(owner=owner, name="Mine")
+    view.users.set([colleague])
+    params = {"start": "2027-03-01", "end": "2027-03-08", "view": view.pk}
+    refused = logged_in(other).get("/crm/agenda/events/", params)
+    assert refused.status_code == 404
+    assert "Chez Claire" not in refused.content.decode() and refused.json()["error"]
+    assert logged_in(other).get("/crm/agenda/", {"view": view.pk}).status_code == 404
+    # Its owner reads its users' events, whatever the users parameter says.
+    response = logged_in(owner).get("/crm/agenda/events/", {**params, "users": owner.pk})
+    assert [e["title"] for e in response.json()["events"]] == ["Chez Claire"]
+    assert logged_in(owner).get("/crm/agenda/events/", {**params, "view": "abc"}).status_code == 404
+
+
+def test_the_saved_views_list_shows_ones_own_and_the_shared_views_only_even_to_an_administrator(admin_user):
+    owner = make_user("olive", first_name="Olive")
+    mine = SavedView.objects.create(owner=admin_user, name="Admin's own")
+    theirs = SavedView.objects.create(owner=owner, name="Olive's own")
+    shared = SavedView.objects.create(owner=owner, name="Team", shared=True)
+    for view in (mine, theirs, shared):
+        view.users.set([owner])
+    client = logged_in(admin_user)
+    page = client.get("/crm/agenda/").content.decode()
+    assert "Admin&#x27;s own" in page and "Team" in page
+    assert "Olive&#x27;s own" not in page
+    # Opened by its address (a manager may), it is the one shown selected, and may be deleted.
+    opened = client.get(f"/crm/agenda/?view={theirs.pk}").content.decode()
+    assert f'<option value="{theirs.pk}" selected>' in opened
+    assert f"/crm/agenda/views/{theirs.pk}/delete/" in opened
+
+
+def test_the_button_that_opens_a_saved_view_is_a_verb_in_french(plain_user):
+    SavedView.objects.create(owner=plain_user, name="Équipe").users.set([plain_user])
+    page = french(plain_user).get("/crm/agenda/").content.decode()
+    assert "Ouverte</button>" not in page

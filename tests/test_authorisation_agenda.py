@@ -104,6 +104,8 @@ AGENDA_PAGES = [
     ("agenda of an own saved view", "get", "/crm/agenda/?view={view}", None, OWN_VIEW_READ),
     ("agenda of a shared saved view", "get", "/crm/agenda/?view={shared_view}", None, OK),
     ("events of the owner", "get", "/crm/agenda/events/?" + WEEK + "&users={target}", None, OK),
+    ("events of an own saved view", "get", "/crm/agenda/events/?" + WEEK + "&view={view}", None, OWN_VIEW_READ),
+    ("events of a shared saved view", "get", "/crm/agenda/events/?" + WEEK + "&view={shared_view}", None, OK),
     ("move the owner's action", "post", "/crm/agenda/move/", _move("visit"), MOVE),
     (
         "move the owner's action into the other user's column",

@@ -210,6 +210,20 @@ def visible_views(user: User) -> QuerySet[SavedView]:
     return views.select_related("owner").prefetch_related("users")
 
 
+def listed_views(user: User) -> QuerySet[SavedView]:
+    """The saved views offered in ``user``'s list: their own and the shared ones. A manager may
+    open (and change) someone else's unshared view by its address, but it is not listed to them:
+    it is that user's own working set."""
+    if not (user and user.is_authenticated):
+        return SavedView.objects.none()
+    return (
+        SavedView.objects.filter(Q(owner=user) | Q(shared=True))
+        .select_related("owner")
+        .prefetch_related("users")
+        .order_by("name", "pk")
+    )
+
+
 def access_view(user: User, view_id) -> SavedView:
     """The saved view ``view_id`` if ``user`` may open it; 404 otherwise (others' own views
     included)."""

@@ -40,8 +40,8 @@ from suivi.agenda.queries import (
     access_view,
     agenda_entries,
     calendar_types,
+    listed_views,
     may_change,
-    visible_views,
 )
 from suivi.core.errors import InvalidInput, SuiviError
 from suivi.lib.ids import parse_id
@@ -197,6 +197,13 @@ def agenda_events(request):
         user_ids = _parse_users(request.GET.getlist("users"), request.user)
     except BadParameter as e:
         return _bad(str(e))
+    if request.GET.get("view"):
+        # A saved view's users, read under the same rule as the page that opens it.
+        try:
+            view = access_view(request.user, request.GET["view"])
+        except Http404:
+            return _bad(_("This view does not exist or you may not open it."), 404)
+        user_ids = [u.pk for u in view.users.all() if u.is_active][:MAX_USERS] or [request.user.pk]
     entries = agenda_entries(request.user, user_ids, start, end)
     return JsonResponse({"events": [_event(e, zone) for e in entries], "zone": zone.key})
 
@@ -364,7 +371,7 @@ def _render_page(request, ids: list[int], view, status: int = 200, save_errors=N
             "chosen": chosen,
             "chosen_ids": {u.pk for u in chosen},
             "view": view,
-            "views": visible_views(request.user),
+            "views": _listed(request.user, view),
             "may_change_view": view is not None and agenda_services.may_change_view(request.user, view),
             "mode": mode,
             "date": day,
@@ -382,6 +389,15 @@ def _render_page(request, ids: list[int], view, status: int = 200, save_errors=N
         },
         status=status,
     )
+
+
+def _listed(user: User, view) -> list:
+    """The saved views of the page's list: the viewer's own and the shared ones, and the view on
+    screen (a manager may open someone else's by its address)."""
+    views = list(listed_views(user))
+    if view is not None and view.pk not in {v.pk for v in views}:
+        views.insert(0, view)
+    return views
 
 
 def _save_view(request):
