@@ -363,3 +363,50 @@ def test_start_and_end_are_kept_to_the_minute_so_an_unchanged_form_changes_nothi
     assert (action.start.second, action.start.microsecond, action.end.second) == (0, 0, 0)
     page = user_client.get(f"/crm/actions/{action.pk}/").content.decode()
     assert 'value="2027-05-10T14:30"' in page
+
+
+def test_an_action_of_more_than_366_days_is_refused_naming_both_dates(plain_user):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    brussels = ZoneInfo("Europe/Brussels")
+    start = datetime(2026, 12, 17, 10, 0, tzinfo=brussels)
+    with pytest.raises(InvalidInput) as refused:
+        factories.action(plain_user, start=start, end=start.replace(year=2126))
+    message = refused.value.errors["end"]
+    assert "Check the year of the end" in message and "17/12/2026 10:00" in message and "17/12/2126 10:00" in message
+    assert not Action.objects.exists()
+    factories.action(plain_user, start=start, end=start + timedelta(days=366))  # a year (and a day) is fine
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("start", "1899-12-31T10:00"),
+        ("end", "3000-01-01T10:00"),
+        ("due_date", "1850-05-01"),
+        ("due_date", "3001-05-01"),
+    ],
+)
+def test_dates_outside_the_years_1900_to_2999_are_refused_on_their_field(user_client, plain_user, field, value):
+    values = {"start": "2026-12-17T10:00", "end": None, field: value}
+    response = post_action(user_client, followed_by=plain_user.pk, **values)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert f"id_{field}_error" in page and "between the years 1900 and 2999" in page
+    assert f'value="{value}"' in page
+    assert not Action.objects.exists()
+
+
+def test_a_typo_in_the_year_of_the_end_is_refused_on_the_page_in_the_users_language(user_client, plain_user):
+    session = user_client.session
+    session["suivi_language"] = "fr"
+    session.save()
+    response = post_action(
+        user_client, subject="Typo", followed_by=plain_user.pk, start="2026-12-17T10:00", end="2126-12-17T11:00"
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "id_end_error" in page and "17/12/2026 10:00" in page and "17/12/2126 11:00" in page
+    assert 'value="2126-12-17T11:00"' in page and 'value="Typo"' in page
+    assert not Action.objects.exists()

@@ -1,6 +1,6 @@
 """Writes of actions and folders. Every write is atomic, checked, and leaves an audit row."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -77,11 +77,7 @@ def _check_action(action: Action, contacts, *, previous_follower_id: int | None)
             "limit": 200,
             "count": len(action.subject),
         }
-    if action.start and action.end and action.end < action.start:
-        errors["end"] = _("The end (%(end)s) is before the start (%(start)s).") % {
-            "end": timezone.localtime(action.end).strftime("%d/%m/%Y %H:%M"),
-            "start": timezone.localtime(action.start).strftime("%d/%m/%Y %H:%M"),
-        }
+    _check_dates(action, errors)
     foreign = [
         c for c in contacts if action.party_id is None or not c.affiliations.filter(party_id=action.party_id).exists()
     ]
@@ -110,9 +106,47 @@ def _check_action(action: Action, contacts, *, previous_follower_id: int | None)
         value = getattr(action, name)
         if value is not None and value < 0:
             errors[name] = _("This amount cannot be negative.")
-    if "end" not in errors:
+    if "end" not in errors and "start" not in errors:
         _check_recurrence(action, errors)
     return errors
+
+
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # the agenda's
+LONGEST_ACTION = timedelta(days=366)
+
+
+def _check_dates(action: Action, errors: Errors) -> None:
+    """Dates from the years 1900 to 2999, and an action of at most 366 days: a typo in a year
+    (2126 for 2026) would otherwise fill the agenda and the planning for a century."""
+    labels = {"start": _("start"), "end": _("end"), "due_date": _("due date")}
+    for name, label in labels.items():
+        value = getattr(action, name)
+        if value is None:
+            continue
+        try:
+            year = timezone.localtime(value).year if isinstance(value, datetime) else value.year
+        except (OverflowError, ValueError):
+            year = value.year
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            errors[name] = _("The %(what)s must be between the years 1900 and 2999 (you sent %(year)s).") % {
+                "what": label,
+                "year": year,
+            }
+    if "start" in errors or "end" in errors or not (action.start and action.end):
+        return
+    if action.end < action.start:
+        errors["end"] = _("The end (%(end)s) is before the start (%(start)s).") % {
+            "end": timezone.localtime(action.end).strftime("%d/%m/%Y %H:%M"),
+            "start": timezone.localtime(action.start).strftime("%d/%m/%Y %H:%M"),
+        }
+    elif action.end - action.start > LONGEST_ACTION:
+        errors["end"] = _(
+            "Check the year of the end: an action lasts at most 366 days, and this one would run from "
+            "%(start)s to %(end)s."
+        ) % {
+            "start": timezone.localtime(action.start).strftime("%d/%m/%Y %H:%M"),
+            "end": timezone.localtime(action.end).strftime("%d/%m/%Y %H:%M"),
+        }
 
 
 def _check_recurrence(action: Action, errors: Errors) -> None:
