@@ -410,3 +410,19 @@ def test_a_typo_in_the_year_of_the_end_is_refused_on_the_page_in_the_users_langu
     assert "id_end_error" in page and "17/12/2026 10:00" in page and "17/12/2126 11:00" in page
     assert 'value="2126-12-17T11:00"' in page and 'value="Typo"' in page
     assert not Action.objects.exists()
+
+
+def test_the_agendas_more_fields_link_prefills_the_start_and_the_end(user_client):
+    page = user_client.get("/crm/actions/new/?start=2027-03-01T09:00&end=2027-03-01T10:30").content.decode()
+    assert 'name="start" value="2027-03-01T09:00"' in page and 'name="end" value="2027-03-01T10:30"' in page
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["start=x&end=2027-13-01T10:00", "start=0001-01-01T09:00&end=", "start=2027-03-01T09:00&end=2027-02-01T09:00"],
+)
+def test_a_start_or_end_the_form_cannot_read_is_ignored(user_client, query):
+    response = user_client.get(f"/crm/actions/new/?{query}")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r'<input[^>]*name="end"(?![^>]*value=)', page)

@@ -145,6 +145,13 @@ def _form(request, instance=None, party=None):
             else None,
             "action_type": ActionType.objects.filter(active=True).values_list("pk", flat=True).first(),
         }
+        if request.method == "GET":  # the agenda's "More fields" link: the slot it was on
+            for name in ("start", "end"):
+                moment = _local_moment(request.GET.get(name, ""))
+                if moment is not None:
+                    initial[name] = moment
+            if "end" in initial and ("start" not in initial or initial["end"] < initial["start"]):
+                del initial["end"]
     else:
         initial = {"version": instance.version}
     form = ActionForm(
@@ -159,6 +166,20 @@ def _form(request, instance=None, party=None):
     )
     form.folder_choices = choices  # the picker's order (party folders first), read once
     return form, party
+
+
+def _local_moment(raw: str) -> datetime | None:
+    """A moment of a URL as the agenda writes it (``2027-03-01T09:00``, local time), or None when
+    it is not one (or is outside the years 1900 to 2999)."""
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    if not 1900 <= moment.year <= 2999:
+        return None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
 
 
 def _values(form, party):
