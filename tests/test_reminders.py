@@ -351,3 +351,12 @@ def test_the_service_refuses_an_absurd_reminder_with_a_message(olive, meeting, m
         )
     assert "4" in refused.value.errors["reminders"]
     assert not Reminder.objects.exists()
+
+
+def test_the_bell_is_an_icon_every_browser_can_draw_with_a_name(olive):
+    """An emoji bell showed as an empty box with Debian's default fonts: an inline SVG instead,
+    without a style attribute (CSP), the link named for screen readers."""
+    html = _page_client(olive, "fr").get("/crm/reminders/bell/").content.decode()
+    assert "🔔" not in html
+    assert "<svg" in html and 'aria-hidden="true"' in html and "style=" not in html
+    assert 'aria-label="Rappels' in html
