@@ -9,7 +9,7 @@ import pytest
 from suivi.activities import services
 from suivi.activities.models import Action, ActionType
 from suivi.agenda.queries import agenda_entries
-from suivi.core.errors import ConflictError, InvalidInput, PermissionDenied
+from suivi.core.errors import LATEST, ConflictError, InvalidInput, PermissionDenied
 from suivi.core.models import AuditEvent
 
 from . import factories
@@ -820,3 +820,54 @@ def test_an_occurrence_moved_by_its_start_alone_keeps_its_length(plain_user, wee
         expected_version=weekly.version,
     )
     assert week_of(plain_user, brussels(2027, 3, 15)) == [("Stand-up", "Mon 15:00", "15:30")]
+
+
+def test_the_history_shows_exdates_rules_reminders_and_times_readably(plain_user, weekly):
+    _full()
+    services.update_action(
+        acting_user=plain_user,
+        action=weekly,
+        values={"rrule": "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270601T215959Z"},
+        reminders=[15, 60],
+        expected_version=weekly.version,
+    )
+    services.delete_occurrence(
+        acting_user=plain_user, action=weekly, original_start=brussels(2027, 3, 15, 9, 0), scope="this"
+    )
+    services.change_occurrence(
+        acting_user=plain_user,
+        action=reload(weekly),
+        original_start=brussels(2027, 3, 1, 9, 0),
+        scope="all",
+        values={"start": brussels(2027, 3, 1, 10, 0), "end": brussels(2027, 3, 1, 10, 30)},
+        expected_version=LATEST,
+    )
+    page = _client(plain_user, "fr").get(f"/crm/actions/{weekly.pk}/").content.decode()
+    history = page[page.index("data-history") :]
+    assert "— → 15 min, 1 h" in history
+    assert "Toutes les semaines, 10 fois → Toutes les semaines, jusqu’au 01/06/2027" in history
+    assert "— → 15/03/2027 09:00" in history  # the excluded occurrence, in the company's zone
+    assert "15/03/2027 09:00 → 15/03/2027 10:00" in history  # moved with the series
+    assert "01/03/2027 09:00 → 01/03/2027 10:00" in history
+    for raw in ("FREQ=", "UNTIL=", "+00:00", "+01:00", "T08:00", "['", "[]"):
+        assert raw not in history, raw
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [
+        ("exdates", "[]", ""),
+        ("exdates", "['2026-11-30T08:00:00+00:00']", "30/11/2026 09:00"),
+        ("exdates", ["2026-11-30T08:00:00+00:00", "2026-12-07T08:00:00+00:00"], "30/11/2026 09:00; 07/12/2026 09:00"),
+        ("start", "2026-11-30 08:00:00+00:00", "30/11/2026 09:00"),
+        ("end", "2026-07-01T09:00:00+01:00", "01/07/2026 10:00"),
+        ("reminders", [15, 60, 1440], "15 min, 1 h, 1 day before"),
+        ("rrule", "FREQ=MONTHLY;BYDAY=1TU", "Monthly"),
+        ("due_date", "2026-11-30", "30/11/2026"),
+        ("exdates", "not a list", "not a list"),  # a value of another shape: shown as it was
+    ],
+)
+def test_recorded_values_of_actions_read_in_the_history(db, key, value, shown):
+    from suivi.core import audit
+
+    assert audit._shown(Action, key, value) == shown

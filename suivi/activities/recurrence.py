@@ -13,6 +13,7 @@ BYHOUR / BYMINUTE / BYSECOND are refused: they would let one row stand for milli
 Expansion is always bounded by the range read, whatever the rule says.
 """
 
+import ast
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -237,3 +238,42 @@ def describe(text: str) -> str:
             "day": date(int(day[:4]), int(day[4:6]), int(day[6:8])).strftime("%d/%m/%Y")
         }
     return label
+
+
+# --- how the history shows what was recorded (registered in ``apps``) -------------------------
+
+
+def shown_moment(value) -> str | None:
+    """A moment recorded as text (``2026-11-30 08:00:00+00:00``, ISO or not) in the company's
+    zone, one format: ``30/11/2026 09:00``."""
+    if value in (None, ""):
+        return None
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(company_zone()).strftime("%d/%m/%Y %H:%M")
+
+
+def shown_day(value) -> str | None:
+    """A day recorded as text (``2026-11-30``) as ``30/11/2026``."""
+    if value in (None, ""):
+        return None
+    return date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y")
+
+
+def shown_moments(values) -> str:
+    """The excluded occurrences of a series (``exdates``), as local dates and times. The audit
+    recorded the list as its text (``"['2026-11-30T08:00:00+00:00']"``)."""
+    if isinstance(values, str):
+        try:
+            values = ast.literal_eval(values) if values.strip() else []
+        except SyntaxError as e:  # not a list's text: the history shows it as it was
+            raise ValueError(values) from e
+    if not isinstance(values, list | tuple):
+        raise TypeError(values)
+    return "; ".join(shown_moment(v) or "" for v in values)
+
+
+def shown_rule(text) -> str | None:
+    """A recurrence rule as ``describe`` says it (“Weekly, 10 times”)."""
+    return describe(str(text)) if text else None

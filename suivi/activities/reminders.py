@@ -34,6 +34,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from suivi.core.company import company_settings
 from suivi.core.gates import refusal
@@ -244,3 +246,17 @@ def mark_read(*, acting_user, ids=None) -> int:
     if ids is not None:
         rows = rows.filter(pk__in=list(ids))
     return rows.update(read_at=timezone.now())
+
+
+def shown_minutes(values) -> str:
+    """Reminders recorded as minutes before the start, as the history shows them: “15 min, 1 h
+    before” (“” for none)."""
+    parts = []
+    for value in sorted(int(v) for v in values or []):
+        if value and value % 1440 == 0:
+            parts.append(ngettext("%(n)s day", "%(n)s days", value // 1440) % {"n": value // 1440})
+        elif value and value % 60 == 0:
+            parts.append(_("%(n)s h") % {"n": value // 60})
+        else:
+            parts.append(_("%(n)s min") % {"n": value})
+    return _("%(list)s before") % {"list": ", ".join(parts)} if parts else ""
