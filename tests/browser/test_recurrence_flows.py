@@ -152,3 +152,58 @@ def test_a_due_reminder_rings_the_bell_shows_a_notification_and_is_marked_read(p
     expect(page.locator("tr.read")).to_contain_text("Visite Dupont")
     expect(page.locator("#reminder-bell [data-unread-count]")).to_have_count(0)
     assert ReminderDelivery.objects.get().read_at is not None
+
+
+def test_the_series_page_deletes_the_whole_series_only_after_a_confirmation(page, world):
+    user = world["user"]
+    series = factories.action(
+        user,
+        action_type=world["meeting"],
+        subject="Point hebdo",
+        start=datetime(2027, 3, 1, 9, 0, tzinfo=BRUSSELS),
+        end=datetime(2027, 3, 1, 9, 30, tzinfo=BRUSSELS),
+        rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=8",
+    )
+    log_in(page, "olive", PASSWORD)
+    page.goto(f"/crm/actions/{series.pk}/")
+    card = page.locator("#occurrence-delete")
+    expect(card.locator("input[type=radio]")).to_have_count(0)  # no "this occurrence" here
+    card.locator("button.danger").click()
+    expect(page.locator("#delete-confirm")).to_contain_text("Point hebdo")
+    assert Action.objects.filter(pk=series.pk).exists()  # nothing deleted yet
+    page.locator("#delete-confirm button.danger").click()
+    expect(page.locator(".messages")).to_be_visible()
+    assert not Action.objects.filter(pk=series.pk).exists()
+
+
+def test_deleting_one_occurrence_from_its_page_deletes_exactly_that_one(page, world):
+    user = world["user"]
+    series = factories.action(
+        user,
+        action_type=world["meeting"],
+        subject="Point hebdo",
+        start=datetime(2027, 3, 1, 9, 0, tzinfo=BRUSSELS),
+        end=datetime(2027, 3, 1, 9, 30, tzinfo=BRUSSELS),
+        rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=8",
+    )
+    log_in(page, "olive", PASSWORD)
+    page.goto(f"/crm/actions/{series.pk}/?occurrence=2027-03-15T08:00:00Z")
+    expect(page.locator("#delete-scope input[value=this]")).to_be_checked()
+    page.locator("#occurrence-delete button.danger").click()
+    expect(page.locator("#delete-confirm")).to_contain_text("15/03/2027 09:00")
+    page.locator("#delete-confirm button.danger").click()
+    expect(page.locator(".messages")).to_be_visible()
+    assert local_times(user, datetime(2027, 3, 1, tzinfo=BRUSSELS), days=28) == [
+        "01/03 09:00",
+        "08/03 09:00",
+        "22/03 09:00",
+    ]
+
+
+def test_the_reminders_bell_is_drawn(page, world):
+    log_in(page, "olive", PASSWORD)
+    page.goto("/crm/actions/")
+    icon = page.locator("#reminder-bell svg")
+    expect(icon).to_be_visible()
+    box = icon.bounding_box()
+    assert box is not None and box["width"] >= 12 and box["height"] >= 12
