@@ -3,7 +3,7 @@ the viewer's zone, others' private actions as busy blocks), bad parameters refus
 message, moves and resizes through the services with the version read (409 when stale), a drop
 in another user's column, quick create, saved views, the M2 gate and the query count."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +11,7 @@ from django.test import Client
 
 from suivi.accounts.models import Role
 from suivi.activities.models import Action, ActionType
-from suivi.agenda.models import SavedView
+from suivi.agenda.models import Absence, Holiday, SavedView
 from suivi.core.models import CompanySettings
 
 from . import factories
@@ -270,17 +270,21 @@ def test_a_user_in_another_time_zone_sees_shifted_hours_and_moves_in_their_zone(
     assert action.start.astimezone(UTC).hour == 16
 
 
-def test_the_events_of_ten_users_take_at_most_eight_queries(plain_user, meeting, django_assert_max_num_queries):
+def test_the_events_of_ten_users_take_at_most_eleven_queries(plain_user, meeting, django_assert_max_num_queries):
+    """Eight for the actions, two for the days off (holidays, absences), one for the absent users'
+    names."""
     users = [make_user(f"u{n}", first_name=f"U{n}") for n in range(10)]
+    Holiday.objects.create(day=date(2027, 3, 5), name="Closed")
     for n, user in enumerate(users):
+        Absence.objects.create(user=user, start=brussels(2027, 3, 4, 8, 0), end=brussels(2027, 3, 4, 12, 0))
         for day in range(5):
             factories.action(user, action_type=meeting, start=brussels(2027, 3, 1 + day, 8 + n % 8, 0))
         factories.action(user, action_type=meeting, private=True, start=brussels(2027, 3, 2, 18, 0))
         factories.action(user, action_type=meeting, start=brussels(2027, 3, 1, 7, 0), rrule="FREQ=DAILY;COUNT=30")
     client = logged_in(plain_user)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(11):
         events = week_of(client, *users)
-    assert len(events) == 10 * (5 + 1 + 7)
+    assert len(events) == 10 * (5 + 1 + 7) + 1 + 10
     assert sum(1 for e in events if e["title"] == "Busy") == 10
 
 
@@ -541,3 +545,53 @@ def test_the_button_that_opens_a_saved_view_is_a_verb_in_french(plain_user):
     SavedView.objects.create(owner=plain_user, name="Équipe").users.set([plain_user])
     page = french(plain_user).get("/crm/agenda/").content.decode()
     assert "Ouverte</button>" not in page
+
+
+def test_company_holidays_and_the_shown_users_absences_are_background_events_of_the_range(meeting):
+    olive = make_user("olive", first_name="Olive")
+    claire = make_user("claire", first_name="Claire")
+    otto = make_user("otto", first_name="Otto")
+    boss = make_user("mia", Role.MANAGER, first_name="Mia")
+    Holiday.objects.create(day=date(2027, 3, 5), name="Fête locale")
+    Holiday.objects.create(day=date(2027, 3, 12), name="Next week")
+    Absence.objects.create(
+        user=olive, start=brussels(2027, 3, 2, 8, 0), end=brussels(2027, 3, 2, 12, 0), reason="Dentiste"
+    )
+    Absence.objects.create(user=olive, start=brussels(2027, 3, 20, 8, 0), end=brussels(2027, 3, 20, 12, 0))
+    Absence.objects.create(user=otto, start=brussels(2027, 3, 3, 8, 0), end=brussels(2027, 3, 3, 18, 0), reason="x")
+
+    def days_off(client, *users):
+        return [e for e in week_of(client, *users) if e.get("display") == "background"]
+
+    holiday, absence = days_off(logged_in(olive))
+    assert (holiday["title"], holiday["start"], holiday["end"], holiday["allDay"]) == (
+        "Fête locale",
+        "2027-03-05",
+        "2027-03-06",
+        True,
+    )
+    assert holiday["extendedProps"] == {"background": "holiday", "users": [olive.pk]}
+    assert (absence["start"], absence["end"], absence["allDay"]) == (
+        "2027-03-02T08:00:00",
+        "2027-03-02T12:00:00",
+        False,
+    )
+    assert absence["title"] == "Absent · Dentiste"  # her own: with the reason
+    assert absence["extendedProps"] == {"background": "absence", "users": [olive.pk]}
+    assert "absence" in absence["classNames"] and absence["editable"] is False
+    # Someone else sees that she is absent, not why; a manager sees why.
+    client = logged_in(claire)
+    [_holiday, seen] = days_off(client, olive)
+    assert seen["title"] == "Absent"
+    raw = client.get("/crm/agenda/events/", {"start": "2027-03-01", "end": "2027-03-08", "users": olive.pk})
+    assert "Dentiste" not in raw.content.decode()
+    [_holiday, managed] = days_off(logged_in(boss), olive)
+    assert managed["title"] == "Absent · Dentiste"
+    # Several users: each absence is named, only the shown users' absences come.
+    assert [e["title"] for e in days_off(client, olive, claire)] == ["Fête locale", "Olive · Absent"]
+    assert [e["title"] for e in days_off(client, claire)] == ["Fête locale"]
+    assert [e["extendedProps"]["users"] for e in days_off(client, olive, otto)] == [
+        [olive.pk, otto.pk],
+        [olive.pk],
+        [otto.pk],
+    ]

@@ -292,5 +292,46 @@ def team_load(user_ids: list[int], start: date, end: date, by: str = "day") -> l
     return rows
 
 
+# --- days off, as the agenda shows them --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayOff:
+    """A company holiday (``user_id`` None, ``day`` set) or an absence of one user (``start``,
+    ``end``) overlapping a range of the agenda. ``reason`` is empty unless the viewer may read it:
+    the absent user themself or a manager."""
+
+    kind: str  # "holiday" or "absence"
+    name: str = ""
+    day: date | None = None
+    user_id: int | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    reason: str = ""
+
+
+def days_off(viewer: User, user_ids: list[int], start: datetime, end: datetime) -> list[DayOff]:
+    """The company holidays of the days that [start, end) touches (a day more on each side: the
+    viewer's zone may not be the company's) and the absences of ``user_ids`` overlapping it: two
+    queries, bounded by the range."""
+    days = _local_days(start, end)
+    found = [
+        DayOff("holiday", name=name, day=day)
+        for day, name in Holiday.objects.filter(
+            day__gte=days[0] - timedelta(days=1), day__lte=days[-1] + timedelta(days=1)
+        )
+        .order_by("day")
+        .values_list("day", "name")
+    ]
+    for user_id, a_start, a_end, reason in (
+        Absence.objects.filter(user_id__in=user_ids, end__gt=start, start__lt=end)
+        .order_by("start", "pk")
+        .values_list("user_id", "start", "end", "reason")
+    ):
+        readable = viewer.is_manager or viewer.pk == user_id
+        found.append(DayOff("absence", user_id=user_id, start=a_start, end=a_end, reason=reason if readable else ""))
+    return found
+
+
 def users_named(user_ids: list[int]) -> dict[int, User]:
     return {u.pk: u for u in User.objects.filter(pk__in=user_ids)}

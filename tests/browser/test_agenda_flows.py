@@ -63,6 +63,25 @@ def violations(page):
     return seen
 
 
+# agenda.js's palette: a user's colour is PALETTE[id % 10], whoever else is shown.
+PALETTE = [
+    "rgb(29, 78, 216)",
+    "rgb(185, 28, 28)",
+    "rgb(4, 120, 87)",
+    "rgb(124, 58, 237)",
+    "rgb(180, 83, 9)",
+    "rgb(14, 116, 144)",
+    "rgb(190, 24, 93)",
+    "rgb(77, 124, 15)",
+    "rgb(55, 65, 81)",
+    "rgb(154, 52, 18)",
+]
+
+
+def user_colour(user) -> str:
+    return PALETTE[user.pk % len(PALETTE)]
+
+
 def slot(page, day: str, time: str, column=None):
     """The middle of the 15 first pixels of ``time``'s slot in ``day``'s column, in the viewport."""
     scope = page.locator(f"[data-agenda-column='{column}']") if column else page.locator("[data-agenda]")
@@ -103,7 +122,7 @@ def test_the_week_view_shows_an_action_whose_subject_is_only_text(page, world, v
     # FullCalendar's style sheet applied under the policy: the time grid is laid out as a table.
     expect(page.locator(".fc-timegrid-slots table")).to_have_css("border-collapse", "collapse")
     # Colours per user by default, per type on demand (and remembered).
-    expect(event).to_have_css("background-color", "rgb(29, 78, 216)")
+    expect(event).to_have_css("background-color", user_colour(olive))
     page.select_option("[data-agenda-colours]", "type")
     expect(page.locator(".fc-event", has_text="Visite chantier")).to_have_css("background-color", "rgb(170, 0, 0)")
     page.click("[data-agenda-mode='workweek']")
@@ -350,4 +369,120 @@ def test_clicking_an_occurrence_of_a_series_opens_that_occurrence_not_the_series
     page.locator(".fc-timegrid-col[data-date='2027-03-08'] .fc-event").focus()
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/crm/actions/{series.pk}/?occurrence=2027-03-08T08:00:00Z")
+    assert violations == []
+
+
+def test_switching_views_keeps_the_date_being_looked_at(page, world, violations):
+    log_in(page, "olive", PASSWORD)
+    page.goto("/crm/agenda/?mode=week&date=2026-12-03")
+    expect(page.locator(".fc-col-header-cell[data-date='2026-11-30']")).to_have_count(1)
+    title = page.locator("[data-agenda-title]")
+    page.click("[data-agenda-mode='month']")
+    expect(title).to_contain_text("décembre 2026")
+    page.click("[data-agenda-mode='week']")
+    expect(page.locator(".fc-col-header-cell[data-date='2026-12-03']")).to_have_count(1)
+    page.click("[data-agenda-mode='list']")
+    expect(title).to_contain_text("décembre 2026")
+    page.click("[data-agenda-mode='day']")
+    expect(page.locator(".fc-col-header-cell[data-date='2026-12-03']")).to_have_count(1)
+    expect(page.locator(".fc-col-header-cell")).to_have_count(1)
+    assert "date=2026-12-03" in page.url
+    # Moving on (to the first day of the next week or month) and switching: no drift either.
+    page.click("[data-agenda-mode='week']")
+    page.click("[data-agenda-go='next']")
+    expect(page.locator(".fc-col-header-cell[data-date='2026-12-07']")).to_have_count(1)
+    page.click("[data-agenda-mode='month']")
+    expect(title).to_contain_text("décembre 2026")
+    page.click("[data-agenda-go='next']")
+    expect(title).to_contain_text("janvier 2027")
+    page.click("[data-agenda-mode='workweek']")
+    expect(page.locator(".fc-col-header-cell[data-date='2027-01-01']")).to_have_count(1)
+    page.click("[data-agenda-mode='month']")
+    expect(title).to_contain_text("janvier 2027")
+    assert violations == []
+
+
+def test_after_the_scope_dialog_of_a_keyboard_move_the_moved_occurrence_keeps_the_focus(page, world, violations):
+    series = factories.action(
+        world["olive"],
+        action_type=world["meeting"],
+        subject="Stand-up",
+        start=brussels(2027, 3, 1, 9, 0),
+        end=brussels(2027, 3, 1, 9, 30),
+        rrule="FREQ=DAILY;COUNT=5",
+    )
+    log_in(page, "olive", PASSWORD)
+    page.goto(WEEK)
+    wednesday = page.locator(".fc-timegrid-col[data-date='2027-03-03'] .fc-event")
+    wednesday.focus()
+    page.keyboard.press("Alt+ArrowDown")
+    scope = page.locator("[data-scope-dialog]")
+    expect(scope).to_be_visible()
+    scope.locator("button[value=this]").click()
+    expect(page.locator("[data-agenda-announce]")).to_contain_text("Stand-up, 2027-03-03 09:15")
+    exception = Action.objects.get(series=series)
+    expect(wednesday).to_contain_text("09:15")
+    expect(wednesday).to_be_focused()
+    assert wednesday.get_attribute("data-event-key") == str(exception.pk)
+    # The focus stays on it: the next key moves it again, alone (an exception moves alone).
+    page.keyboard.press("Alt+ArrowDown")
+    expect(page.locator("[data-agenda-announce]")).to_contain_text("Stand-up, 2027-03-03 09:30")
+    expect(wednesday).to_be_focused()
+    # The whole series: the occurrence is the series' again, still focused.
+    thursday = page.locator(".fc-timegrid-col[data-date='2027-03-04'] .fc-event")
+    thursday.focus()
+    page.keyboard.press("Alt+ArrowDown")
+    scope.locator("button[value=all]").click()
+    expect(page.locator("[data-agenda-announce]")).to_contain_text("Stand-up, 2027-03-04 09:15")
+    expect(thursday).to_contain_text("09:15")
+    expect(thursday).to_be_focused()
+    assert violations == []
+
+
+def test_a_users_colour_does_not_depend_on_who_else_is_shown_and_the_type_legend_shows_the_types(
+    page, world, violations
+):
+    olive, claire = world["olive"], world["claire"]
+    factories.action(olive, action_type=world["meeting"], subject="Chez Olive", start=brussels(2027, 3, 2, 9, 0))
+    log_in(page, "olive", PASSWORD)
+    page.goto(WEEK)
+    mine = page.locator(".fc-event", has_text="Chez Olive")
+    expect(mine).to_have_css("background-color", user_colour(olive))
+    page.goto(f"{WEEK}&users={claire.pk}&users={olive.pk}")
+    expect(mine).to_have_css("background-color", user_colour(olive))
+    legend = page.locator("[data-agenda-legend]")
+    expect(legend.locator(f"[data-legend-user='{olive.pk}'] .swatch")).to_have_css(
+        "background-color", user_colour(olive)
+    )
+    types = page.locator("[data-agenda-legend-types]")
+    expect(types).to_be_hidden()
+    page.select_option("[data-agenda-colours]", "type")
+    expect(legend).to_be_hidden()
+    expect(types).to_be_visible()
+    swatch = types.locator("li", has_text="Rendez-vous")
+    expect(swatch.locator(".swatch")).to_have_css("background-color", "rgb(170, 0, 0)")
+    assert violations == []
+
+
+def test_company_holidays_and_absences_are_shown_behind_the_actions(page, world, violations):
+    from suivi.agenda.models import Absence, Holiday
+
+    Holiday.objects.create(day=datetime(2027, 3, 5).date(), name="Fête locale")
+    Absence.objects.create(
+        user=world["claire"], start=brussels(2027, 3, 2, 8, 0), end=brussels(2027, 3, 2, 12, 0), reason="Dentiste"
+    )
+    log_in(page, "olive", PASSWORD)
+    page.goto(f"{WEEK}&users={world['olive'].pk}&users={world['claire'].pk}")
+    holiday = page.locator(".fc-daygrid-day[data-date='2027-03-05'] .fc-bg-event.holiday")
+    expect(holiday).to_contain_text("Fête locale")
+    absence = page.locator(".fc-timegrid-col[data-date='2027-03-02'] .fc-bg-event.absence")
+    expect(absence).to_contain_text("Claire · Absent")
+    assert "Dentiste" not in page.content()
+    # The day view of two users: the absence in Claire's column only.
+    page.click("[data-agenda-mode='day']")
+    page.click("[data-agenda-go='next']")
+    columns = page.locator("[data-agenda-column]")
+    expect(columns).to_have_count(2)
+    expect(columns.nth(0).locator(".fc-bg-event.absence")).to_have_count(0)
+    expect(columns.nth(1).locator(".fc-bg-event.absence")).to_contain_text("Absent")
     assert violations == []

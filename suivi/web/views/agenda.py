@@ -33,6 +33,7 @@ from django.views.decorators.http import require_GET, require_POST
 from suivi.accounts.models import User
 from suivi.activities import services as action_services
 from suivi.activities.queries import access_action
+from suivi.agenda import planning
 from suivi.agenda import services as agenda_services
 from suivi.agenda.queries import (
     MAX_USERS,
@@ -205,7 +206,51 @@ def agenda_events(request):
             return _bad(_("This view does not exist or you may not open it."), 404)
         user_ids = [u.pk for u in view.users.all() if u.is_active][:MAX_USERS] or [request.user.pk]
     entries = agenda_entries(request.user, user_ids, start, end)
-    return JsonResponse({"events": [_event(e, zone) for e in entries], "zone": zone.key})
+    events = [_event(e, zone) for e in entries]
+    events += _days_off(request.user, user_ids, start, end, zone)
+    return JsonResponse({"events": events, "zone": zone.key})
+
+
+def _days_off(viewer: User, user_ids: list[int], start: datetime, end: datetime, zone: ZoneInfo) -> list[dict]:
+    """The company holidays (in every column) and the shown users' absences, as background
+    events with a label: "Absent", with the reason for the user themself and managers only, and
+    the user's name when several users are shown."""
+    found = planning.days_off(viewer, user_ids, start, end)
+    names = {}
+    if len(user_ids) > 1 and any(off.kind == "absence" for off in found):
+        names = {u.pk: str(u) for u in User.objects.filter(pk__in=user_ids)}
+    events = []
+    for off in found:
+        if off.kind == "holiday" and off.day is not None:
+            events.append(
+                {
+                    "id": f"holiday-{off.day.isoformat()}",
+                    "start": off.day.isoformat(),
+                    "end": (off.day + timedelta(days=1)).isoformat(),
+                    "allDay": True,
+                    "title": off.name,
+                    "display": "background",
+                    "classNames": ["holiday"],
+                    "editable": False,
+                    "extendedProps": {"background": "holiday", "users": user_ids},
+                }
+            )
+        elif off.start is not None and off.end is not None and off.user_id is not None:
+            label = " · ".join(part for part in (names.get(off.user_id, ""), _("Absent"), off.reason) if part)
+            events.append(
+                {
+                    "id": f"absence-{off.user_id}-{off.start:%Y%m%dT%H%M%S}",
+                    "start": _wall_clock(max(off.start, start), zone),
+                    "end": _wall_clock(min(off.end, end), zone),
+                    "allDay": False,
+                    "title": label,
+                    "display": "background",
+                    "classNames": ["absence"],
+                    "editable": False,
+                    "extendedProps": {"background": "absence", "users": [off.user_id]},
+                }
+            )
+    return events
 
 
 def _target_user(raw: str | None) -> User | None:
@@ -381,7 +426,7 @@ def _render_page(request, ids: list[int], view, status: int = 200, save_errors=N
             "locale_file": f"vendor/fullcalendar/locales/{locale}.global.min.js",
             "columns": [{"id": u.pk, "name": str(u)} for u in chosen],
             "types": [
-                {"id": t.pk, "name": str(t), "duration": t.default_duration}
+                {"id": t.pk, "name": str(t), "duration": t.default_duration, "colour": t.colour}
                 for t in calendar_types().filter(active=True).order_by("position", "pk")
             ],
             "save_errors": save_errors or {},

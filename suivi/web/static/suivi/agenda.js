@@ -32,7 +32,9 @@
   var currentDate = root.dataset.date || root.dataset.now.slice(0, 10);
   var calendars = [];
   var cache = {};
-  var focusKey = null;
+  // The event to focus once the calendars are drawn again after a move: the action that now
+  // holds the occurrence (a new exception or series after the scope dialog) at its new start.
+  var focusTarget = null;
 
   function naive(date) { return date.toISOString().slice(0, 19); }
   function minutes(date) { return date.toISOString().slice(0, 16); }
@@ -43,15 +45,26 @@
     announcer.textContent = "";
     window.setTimeout(function () { announcer.textContent = message; }, 30);
   }
+  // A user's colour comes from their id: the same whoever else is shown beside them.
   function userColour(id) {
-    for (var i = 0; i < columns.length; i++) { if (columns[i].id === id) { return PALETTE[i % PALETTE.length]; } }
-    return PALETTE[PALETTE.length - 1];
+    if (typeof id !== "number" || !isFinite(id)) { return PALETTE[PALETTE.length - 1]; }
+    return PALETTE[((id % PALETTE.length) + PALETTE.length) % PALETTE.length];
   }
 
-  // Legend swatches: the per-user colours (coloured by script: no inline style in the page).
+  // Legend swatches (coloured by script: no inline style in the page): the users' colours, or the
+  // types' when the events are coloured per type.
   document.querySelectorAll("[data-legend-user] .swatch").forEach(function (swatch) {
     swatch.style.backgroundColor = userColour(Number(swatch.parentNode.dataset.legendUser));
   });
+  document.querySelectorAll("[data-legend-type] .swatch").forEach(function (swatch) {
+    swatch.style.backgroundColor = swatch.parentNode.dataset.colour;
+  });
+  function showLegend() {
+    var users = document.querySelector("[data-agenda-legend]");
+    var byType = document.querySelector("[data-agenda-legend-types]");
+    if (users) { users.hidden = colourBy === "type"; }
+    if (byType) { byType.hidden = colourBy !== "type"; }
+  }
 
   // --- reading the events: one request per visible range, shared by the day view's columns ----
   function load(start, end) {
@@ -72,7 +85,7 @@
 
   function colour(event) {
     var props = event.extendedProps;
-    if (props.busy) { return null; }
+    if (props.busy || props.background) { return null; }
     if (colourBy === "type" && props.colour) { return props.colour; }
     var shown = (props.users || []).filter(function (id) { return columns.some(function (c) { return c.id === id; }); });
     return userColour(shown.length ? shown[0] : null);
@@ -162,7 +175,7 @@
           if (result.status === 409) { return refetchAll(); }
           return;
         }
-        focusKey = event.id;
+        focusTarget = { action: result.body.action, start: naive(start) };
         say(format(text.moved, { title: event.title, when: minutes(start).replace("T", " ") }));
         return refetchAll();
       }, function () { revert(); say(text.network); });
@@ -308,16 +321,26 @@
       },
       eventDidMount: function (info) {
         var props = info.event.extendedProps;
+        if (props.background) {  // a company holiday or an absence: a label, nothing to act on
+          info.el.dataset.agendaBackground = props.background;
+          info.el.title = info.event.title;
+          return;
+        }
         info.el.dataset.eventKey = info.event.id;
         info.el.title = props.busy ? text.busy : info.event.title + (props.party ? " · " + props.party : "");
         if (props.busy) { info.el.setAttribute("aria-label", text.busy); }
         info.el.addEventListener("keydown", function (keyEvent) { onKey(info.event, keyEvent); });
-        if (focusKey && focusKey === info.event.id) { focusKey = null; info.el.focus(); }
+        if (focusTarget && focusTarget.action === props.action && info.event.start && focusTarget.start === naive(info.event.start)) {
+          focusTarget = null;
+          info.el.focus();
+        }
       },
       datesSet: function (info) {
         if (userId === firstColumn()) {
           titleEl.textContent = info.view.title;
-          currentDate = naive(info.view.currentStart).slice(0, 10);
+          // The date being looked at (not the first day shown): another view opens on it, so
+          // that switching views never drifts back in time.
+          currentDate = naive(info.view.calendar.getDate()).slice(0, 10);
           remember();
         }
       }
@@ -390,8 +413,10 @@
   });
   var colourSelect = document.querySelector("[data-agenda-colours]");
   colourSelect.value = colourBy;
+  showLegend();
   colourSelect.addEventListener("change", function () {
     colourBy = colourSelect.value;
+    showLegend();
     try { window.localStorage.setItem("suivi.agenda.colours", colourBy); } catch (e) { /* private mode */ }
     calendars.forEach(function (c) { c.calendar.refetchEvents(); });
   });
