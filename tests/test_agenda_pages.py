@@ -595,3 +595,12 @@ def test_company_holidays_and_the_shown_users_absences_are_background_events_of_
         [olive.pk],
         [otto.pk],
     ]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_the_agenda_opened_on_a_year_it_does_not_accept_opens_today_and_says_why(plain_user, day):
+    response = french(plain_user).get("/crm/agenda/", {"date": day, "mode": "month"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-date=""' in page
+    assert "1900" in page and "2999" in page

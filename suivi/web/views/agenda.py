@@ -407,6 +407,9 @@ def _render_page(request, ids: list[int], view, status: int = 200, save_errors=N
         day = date.fromisoformat(day).isoformat() if day else ""
     except ValueError:
         day = ""
+    if day and not agenda_services.within_years(date.fromisoformat(day)):
+        messages.error(request, agenda_services.years_message())
+        day = ""
     locale = LOCALES.get((get_language() or "fr")[:2], "fr")
     return render(
         request,
