@@ -205,5 +205,10 @@ def test_the_reminders_bell_is_drawn(page, world):
     page.goto("/crm/actions/")
     icon = page.locator("#reminder-bell svg")
     expect(icon).to_be_visible()
-    box = icon.bounding_box()
+    box = None
+    for _attempt in range(20):  # the bell is swapped in by HTMX once the page has loaded
+        box = icon.bounding_box()
+        if box is not None:
+            break
+        page.wait_for_timeout(100)
     assert box is not None and box["width"] >= 12 and box["height"] >= 12
