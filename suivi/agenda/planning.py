@@ -302,7 +302,7 @@ class DayOff:
     the absent user themself or a manager."""
 
     kind: str  # "holiday" or "absence"
-    name: str = ""
+    name: str = ""  # the holiday's, or the absent user's
     day: date | None = None
     user_id: int | None = None
     start: datetime | None = None
@@ -323,13 +323,23 @@ def days_off(viewer: User, user_ids: list[int], start: datetime, end: datetime) 
         .order_by("day")
         .values_list("day", "name")
     ]
-    for user_id, a_start, a_end, reason in (
+    for absence in (
         Absence.objects.filter(user_id__in=user_ids, end__gt=start, start__lt=end)
+        .select_related("user")
+        .only("user_id", "start", "end", "reason", "user__first_name", "user__last_name", "user__username")
         .order_by("start", "pk")
-        .values_list("user_id", "start", "end", "reason")
     ):
-        readable = viewer.is_manager or viewer.pk == user_id
-        found.append(DayOff("absence", user_id=user_id, start=a_start, end=a_end, reason=reason if readable else ""))
+        readable = viewer.is_manager or viewer.pk == absence.user_id
+        found.append(
+            DayOff(
+                "absence",
+                name=str(absence.user),
+                user_id=absence.user_id,
+                start=absence.start,
+                end=absence.end,
+                reason=absence.reason if readable else "",
+            )
+        )
     return found
 
 

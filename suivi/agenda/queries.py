@@ -75,39 +75,58 @@ def may_change(viewer: User, action: Action) -> bool:
 
 
 def _in_range(qs: QuerySet[Action], start: datetime, end: datetime) -> list[QuerySet]:
-    """The (id, type) of ``qs`` that may overlap [start, end), as three index ranges: the starts
-    within the range (going back ``LOOK_BACK``), the recurring series (a partial index), the long
-    events (another)."""
-    columns = ("pk", "action_type_id")
+    """(id, type, follower) of the actions of ``qs`` that may overlap [start, end), as three index
+    ranges: the starts within the range (going back ``LOOK_BACK``), the recurring series (a
+    partial index), the long events (another)."""
+    columns = ("pk", "action_type_id", "followed_by_id")
     near = qs.filter(when__gte=start - recurrence.LOOK_BACK, when__lt=end)
     series = qs.filter(~Q(rrule=""), when__lt=end).filter(Q(series_end__isnull=True) | Q(series_end__gt=start))
     long = qs.filter(long_event=True, when__lt=end)
     return [part.values_list(*columns) for part in (near, series, long)]
 
 
+def _taking_part(user_ids: list[int], start: datetime, end: datetime) -> QuerySet:
+    """(action, type, user) of the participations of ``user_ids`` in actions that may overlap
+    [start, end): read from the participants' index, each action by its primary key."""
+    near = Q(action__when__gte=start - recurrence.LOOK_BACK, action__when__lt=end)
+    series = ~Q(action__rrule="") & Q(action__when__lt=end)
+    series &= Q(action__series_end__isnull=True) | Q(action__series_end__gt=start)
+    long = Q(action__long_event=True, action__when__lt=end)
+    return (
+        Action.participants.through.objects.filter(user_id__in=user_ids)
+        .filter(near | series | long)
+        .order_by()
+        .values_list("action_id", "action__action_type_id", "user_id")
+    )
+
+
 def candidate_queries(user_ids: list[int], start: datetime, end: datetime) -> list[QuerySet]:
-    """The ranges of the actions followed by ``user_ids``, then of those they take part in; read
-    as one UNION (the query-plan test reads the plan of each half).
+    """The ranges of the actions followed by ``user_ids``, then their participations; read as one
+    UNION (the query-plan test reads the plan of each half).
 
     The calendar types are checked on the ids read: a condition on the type here would tempt the
     planner into the (type, when) index, which holds every user's actions."""
-    actions = Action.objects.order_by()
-    taking_part = Action.participants.through.objects.filter(user_id__in=user_ids).values("action_id")
-    followed = _in_range(actions.filter(followed_by_id__in=user_ids), start, end)
-    joined = _in_range(actions.filter(pk__in=taking_part), start, end)
-    return [followed[0].union(*followed[1:]), joined[0].union(*joined[1:])]
+    followed = _in_range(Action.objects.order_by().filter(followed_by_id__in=user_ids), start, end)
+    return [followed[0].union(*followed[1:]), _taking_part(user_ids, start, end)]
+
+
+def _candidates(user_ids: list[int], start: datetime, end: datetime, type_ids: list[int]) -> dict[int, list[int]]:
+    """The calendar actions that may overlap the range, each with the shown users it belongs to
+    (as follower or participant), in one query. The rows are then read by primary key
+    alone: with the type in that query too, SQLite walks the (type, when) index."""
+    parts = _in_range(Action.objects.order_by().filter(followed_by_id__in=user_ids), start, end)
+    wanted, shown = set(type_ids), set(user_ids)
+    found: dict[int, list[int]] = {}
+    for pk, type_id, user_id in parts[0].union(*parts[1:], _taking_part(user_ids, start, end), all=True):
+        if type_id in wanted and user_id in shown:
+            users = found.setdefault(pk, [])
+            if user_id not in users:
+                users.append(user_id)
+    return found
 
 
 def _candidate_ids(user_ids: list[int], start: datetime, end: datetime, type_ids: list[int]) -> set[int]:
-    """The ids of the calendar actions that may overlap the range, in one query. The rows are then
-    read by primary key alone: with the type in that query too, SQLite walks the (type, when)
-    index."""
-    actions = Action.objects.order_by()
-    taking_part = Action.participants.through.objects.filter(user_id__in=user_ids).values("action_id")
-    parts = _in_range(actions.filter(followed_by_id__in=user_ids), start, end)
-    parts += _in_range(actions.filter(pk__in=taking_part), start, end)
-    wanted = set(type_ids)
-    return {pk for pk, type_id in parts[0].union(*parts[1:]) if type_id in wanted}
+    return set(_candidates(user_ids, start, end, type_ids))
 
 
 def agenda_entries(
@@ -126,7 +145,8 @@ def agenda_entries(
     type_ids = list(calendar_types().values_list("pk", flat=True))
     if not type_ids:
         return []
-    ids = _candidate_ids(user_ids, start, end, type_ids)
+    linked = _candidates(user_ids, start, end, type_ids)
+    ids = set(linked)
     if not ids:
         return []
     # The look-back brought actions that ended before the range: leave them in the database.
@@ -161,16 +181,10 @@ def agenda_entries(
     )
     if not include_cancelled:
         rows = rows.exclude(status=ActionStatus.CANCELLED)
-    actions = list(rows)
-    participants: dict[int, list[int]] = {}
-    for action_id, user_id in Action.participants.through.objects.filter(action_id__in=ids).values_list(
-        "action_id", "user_id"
-    ):
-        participants.setdefault(action_id, []).append(user_id)
-    wanted = set(user_ids)
     entries: list[Entry] = []
-    for action in actions:
-        users = [u for u in [action.followed_by_id, *participants.get(action.pk, [])] if u in wanted]
+    for action in rows:
+        # The follower first, then the participants, among the users shown.
+        users = sorted(linked[action.pk], key=lambda u: (u != action.followed_by_id, u))
         visible = may_see(viewer, action)
         for occurrence in recurrence.occurrences(action, start, end):
             entry = Entry(

@@ -216,9 +216,6 @@ def _days_off(viewer: User, user_ids: list[int], start: datetime, end: datetime,
     events with a label: "Absent", with the reason for the user themself and managers only, and
     the user's name when several users are shown."""
     found = planning.days_off(viewer, user_ids, start, end)
-    names = {}
-    if len(user_ids) > 1 and any(off.kind == "absence" for off in found):
-        names = {u.pk: str(u) for u in User.objects.filter(pk__in=user_ids)}
     events = []
     for off in found:
         if off.kind == "holiday" and off.day is not None:
@@ -236,7 +233,8 @@ def _days_off(viewer: User, user_ids: list[int], start: datetime, end: datetime,
                 }
             )
         elif off.start is not None and off.end is not None and off.user_id is not None:
-            label = " · ".join(part for part in (names.get(off.user_id, ""), _("Absent"), off.reason) if part)
+            name = off.name if len(user_ids) > 1 else ""
+            label = " · ".join(part for part in (name, _("Absent"), off.reason) if part)
             events.append(
                 {
                     "id": f"absence-{off.user_id}-{off.start:%Y%m%dT%H%M%S}",
