@@ -2,51 +2,23 @@
 free slots, the M2 gate, and 400s that say which parameter is wrong."""
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from suivi.activities.models import ActionType
 from suivi.core.models import CompanySettings
 
 from . import factories
-from .conftest import make_user
+from .agenda_world import BRUSSELS, brussels, m2, meeting, olive, otto
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
-
-
-def brussels(*args) -> datetime:
-    return datetime(*args, tzinfo=BRUSSELS)
+FIXTURES = (m2, meeting, olive, otto)  # the shared fixtures this module's tests take
 
 
 def client_of(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
     return client
-
-
-@pytest.fixture
-def m2(db):
-    CompanySettings.objects.filter(pk=1).update(crm_level="full")
-
-
-@pytest.fixture
-def meeting(db):
-    return ActionType.objects.create(
-        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
-    )
-
-
-@pytest.fixture
-def olive(db):
-    return make_user("olive", first_name="Olive")
-
-
-@pytest.fixture
-def otto(db):
-    return make_user("otto", first_name="Otto")
 
 
 def test_the_agenda_lists_occurrences_with_recurrences_expanded_and_others_private_actions_as_busy(

@@ -9,16 +9,18 @@ import pytest
 from django.urls import URLPattern
 from rest_framework.test import APIClient
 
-from suivi.activities.models import Action, ActionType
+from suivi.activities.models import Action
 from suivi.agenda import services as agenda_services
 from suivi.agenda.models import Absence
 from suivi.core.models import CompanySettings
 from suivi.web.urls import agenda_patterns
 
 from . import factories
+from .agenda_world import meeting
 from .conftest import logged_in
 from .test_sales_unchanged import form_values, speaking
 
+FIXTURES = (meeting,)  # the shared fixtures this module's tests take
 M2_REASON = "needs CRM level M2"
 
 
@@ -27,11 +29,8 @@ def _level(level: str) -> None:
 
 
 @pytest.fixture
-def series(admin_user):
+def series(admin_user, meeting):
     _level("full")
-    meeting = ActionType.objects.create(
-        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True
-    )
     start = datetime(2027, 3, 1, 8, tzinfo=UTC)
     action = factories.action(
         admin_user,

@@ -15,26 +15,16 @@ from suivi.agenda.models import Absence, Holiday, SavedView
 from suivi.core.models import CompanySettings
 
 from . import factories
+from .agenda_world import brussels, meeting
 from .conftest import logged_in, make_user
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
+FIXTURES = (meeting,)  # the shared fixtures this module's tests take
 UTC = ZoneInfo("UTC")
-
-
-def brussels(*args) -> datetime:
-    return datetime(*args, tzinfo=BRUSSELS)
 
 
 @pytest.fixture(autouse=True)
 def m2(db):
     CompanySettings.objects.filter(pk=1).update(crm_enabled=True, crm_level="full")
-
-
-@pytest.fixture
-def meeting(db):
-    return ActionType.objects.create(
-        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
-    )
 
 
 def week_of(client, *users, start="2027-03-01T00:00:00", end="2027-03-08T00:00:00"):

@@ -2,29 +2,18 @@
 others' private actions as busy blocks only."""
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from suivi.activities.models import Action, ActionType
+from suivi.activities.models import Action
 from suivi.agenda.queries import agenda_entries
 from suivi.core.errors import InvalidInput
 
 from . import factories
+from .agenda_world import BRUSSELS, brussels, meeting
 from .conftest import make_user
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
-
-
-def brussels(*args) -> datetime:
-    return datetime(*args, tzinfo=BRUSSELS)
-
-
-@pytest.fixture
-def meeting(db):
-    return ActionType.objects.create(
-        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
-    )
+FIXTURES = (meeting,)  # the shared fixtures this module's tests take
 
 
 def test_a_weekly_series_keeps_its_wall_clock_time_across_both_daylight_saving_changes(plain_user, meeting):

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time as clock
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -17,42 +16,22 @@ from django.test import Client
 from django.utils import timezone
 
 from suivi.activities import services as action_services
-from suivi.activities.models import Action, ActionType
+from suivi.activities.models import Action
 from suivi.agenda import services
 from suivi.agenda.models import CalendarFeed
 from suivi.agenda.queries import agenda_entries
 from suivi.core.models import CompanySettings
 
 from . import factories
+from .agenda_world import BRUSSELS, m2, meeting, otto
 from .conftest import logged_in, make_user
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
-
-
-def brussels(*args) -> datetime:
-    return datetime(*args, tzinfo=BRUSSELS)
-
-
-@pytest.fixture
-def m2(db):
-    CompanySettings.objects.filter(pk=1).update(crm_level="full")
-
-
-@pytest.fixture
-def meeting(db):
-    return ActionType.objects.create(
-        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
-    )
+FIXTURES = (m2, meeting, otto)  # the shared fixtures this module's tests take
 
 
 @pytest.fixture
 def olive(db):
     return make_user("olive", first_name="Olive", last_name="Martin")
-
-
-@pytest.fixture
-def otto(db):
-    return make_user("otto", first_name="Otto")
 
 
 def soon(days: int, hour: int, minute: int = 0) -> datetime:

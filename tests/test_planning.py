@@ -4,46 +4,24 @@ booking a slot (one action, the others as participants, refused when taken meanw
 load figures."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from suivi.activities.models import Action, ActionStatus, ActionType
+from suivi.activities.models import Action, ActionStatus
 from suivi.agenda import planning, services
 from suivi.agenda.models import WorkingHours
 from suivi.core.errors import InvalidInput, PermissionDenied
-from suivi.core.models import CompanySettings
 
 from . import factories
-from .conftest import logged_in, make_user
+from .agenda_world import BRUSSELS, brussels, m2, meeting, olive, otto
+from .conftest import logged_in
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
+FIXTURES = (m2, meeting, olive, otto)  # the shared fixtures this module's tests take
 HOUR = timedelta(hours=1)
-
-
-def brussels(*args) -> datetime:
-    return datetime(*args, tzinfo=BRUSSELS)
 
 
 def local(slot) -> str:
     return f"{slot.start.astimezone(BRUSSELS):%a %d %H:%M}–{slot.end.astimezone(BRUSSELS):%H:%M}"
-
-
-@pytest.fixture
-def meeting(db):
-    return ActionType.objects.create(
-        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
-    )
-
-
-@pytest.fixture
-def olive(db):
-    return make_user("olive", first_name="Olive")
-
-
-@pytest.fixture
-def otto(db):
-    return make_user("otto", first_name="Otto")
 
 
 # Monday 7 June 2027 is an ordinary working Monday.
@@ -197,11 +175,6 @@ def test_team_load_counts_booked_hours_within_working_time_per_day_and_week(oliv
 
 
 # --- pages --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def m2(db):
-    CompanySettings.objects.filter(pk=1).update(crm_level="full")
 
 
 def _book_url(client, users, duration=60, start=MONDAY):

@@ -3,27 +3,23 @@ person, claimed atomically, e-mailed once by the worker through the company's SM
 ones marked late."""
 
 import threading
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, timedelta
 
 import pytest
 from django.db import connection
 
 from suivi.activities import reminders, services
-from suivi.activities.models import ActionType, DeliveryState, Reminder, ReminderDelivery
+from suivi.activities.models import DeliveryState, Reminder, ReminderDelivery
 from suivi.agenda import reminders_mail
 from suivi.core.models import CompanySettings
 from suivi.mailing.models import OutgoingServer, Security
 
 from . import factories
+from .agenda_world import brussels, meeting
 from .conftest import make_user
 from .mailservers import smtp_server  # noqa: F401  (fixture)
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
-
-
-def brussels(*args) -> datetime:
-    return datetime(*args, tzinfo=BRUSSELS)
+FIXTURES = (meeting,)  # the shared fixtures this module's tests take
 
 
 @pytest.fixture(autouse=True)
@@ -34,13 +30,6 @@ def _loopback_allowed(settings):
 @pytest.fixture(autouse=True)
 def _m2(db):
     CompanySettings.objects.filter(pk=1).update(crm_level="full")
-
-
-@pytest.fixture
-def meeting(db):
-    return ActionType.objects.create(
-        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
-    )
 
 
 @pytest.fixture
