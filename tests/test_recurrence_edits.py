@@ -2,31 +2,20 @@
 the whole series (issue 12, point 2)."""
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from suivi.activities import services
-from suivi.activities.models import Action, ActionType
+from suivi.activities.models import Action
 from suivi.agenda.queries import agenda_entries
 from suivi.core.errors import LATEST, ConflictError, InvalidInput, PermissionDenied
 from suivi.core.models import AuditEvent
 
 from . import factories
+from .agenda_world import BRUSSELS, brussels, meeting
 from .conftest import make_user
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
-
-
-def brussels(*args) -> datetime:
-    return datetime(*args, tzinfo=BRUSSELS)
-
-
-@pytest.fixture
-def meeting(db):
-    return ActionType.objects.create(
-        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
-    )
+FIXTURES = (meeting,)  # the shared fixtures this module's tests take
 
 
 @pytest.fixture
@@ -63,14 +52,30 @@ def reload(action):
     return Action.objects.get(pk=action.pk)
 
 
+def change(user, action, when, scope, expected_version=None, **values):
+    """Change the occurrence of ``action`` at ``when`` in ``scope``; the stored version is expected
+    unless the test says which."""
+    if expected_version is None:
+        expected_version = reload(action).version
+    return services.change_occurrence(
+        acting_user=user,
+        action=action,
+        original_start=when,
+        scope=scope,
+        values=values,
+        expected_version=expected_version,
+    )
+
+
 def test_changing_this_occurrence_moves_only_that_one_and_keeps_the_others_at_nine(plain_user, weekly):
-    exception = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 15, 9, 0),
-        scope="this",
-        values={"start": brussels(2027, 3, 15, 14, 0), "end": brussels(2027, 3, 15, 15, 0), "subject": "Moved"},
-        expected_version=weekly.version,
+    exception = change(
+        plain_user,
+        weekly,
+        brussels(2027, 3, 15, 9, 0),
+        "this",
+        start=brussels(2027, 3, 15, 14, 0),
+        end=brussels(2027, 3, 15, 15, 0),
+        subject="Moved",
     )
     assert exception.series_id == weekly.pk
     assert exception.recurrence_id == brussels(2027, 3, 15, 9, 0)
@@ -82,22 +87,8 @@ def test_changing_this_occurrence_moves_only_that_one_and_keeps_the_others_at_ni
 
 
 def test_changing_the_same_occurrence_twice_updates_its_exception(plain_user, weekly):
-    first = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 15, 9, 0),
-        scope="this",
-        values={"subject": "Once"},
-        expected_version=weekly.version,
-    )
-    second = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 15, 9, 0),
-        scope="this",
-        values={"subject": "Twice"},
-        expected_version=reload(weekly).version,
-    )
+    first = change(plain_user, weekly, brussels(2027, 3, 15, 9, 0), "this", subject="Once")
+    second = change(plain_user, weekly, brussels(2027, 3, 15, 9, 0), "this", subject="Twice")
     assert first.pk == second.pk
     assert Action.objects.filter(series=weekly).count() == 1
     assert week_of(plain_user, brussels(2027, 3, 15)) == [("Twice", "Mon 09:00", "09:30")]
@@ -115,27 +106,20 @@ def test_an_exception_copies_contacts_and_participants(plain_user, weekly):
         participants=[colleague],
         expected_version=weekly.version,
     )
-    exception = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 8, 9, 0),
-        scope="this",
-        values={"subject": "With them"},
-        expected_version=reload(weekly).version,
-    )
+    exception = change(plain_user, weekly, brussels(2027, 3, 8, 9, 0), "this", subject="With them")
     assert list(exception.contacts.all()) == [someone]
     assert list(exception.participants.all()) == [colleague]
     assert ("With them", "Mon 09:00", "09:30") in week_of(colleague, brussels(2027, 3, 8))
 
 
 def test_this_and_the_following_splits_a_count_series_and_keeps_ten_occurrences(plain_user, weekly):
-    new_series = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 22, 9, 0),
-        scope="following",
-        values={"start": brussels(2027, 3, 22, 10, 0), "end": brussels(2027, 3, 22, 10, 30)},
-        expected_version=weekly.version,
+    new_series = change(
+        plain_user,
+        weekly,
+        brussels(2027, 3, 22, 9, 0),
+        "following",
+        start=brussels(2027, 3, 22, 10, 0),
+        end=brussels(2027, 3, 22, 10, 30),
     )
     starts = all_starts(plain_user)
     assert len(starts) == 10
@@ -145,30 +129,17 @@ def test_this_and_the_following_splits_a_count_series_and_keeps_ten_occurrences(
 
 
 def test_this_and_the_following_moves_later_exceptions_to_the_new_series(plain_user, weekly):
-    early = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 8, 9, 0),
-        scope="this",
-        values={"subject": "Early exception"},
-        expected_version=weekly.version,
+    early = change(plain_user, weekly, brussels(2027, 3, 8, 9, 0), "this", subject="Early exception")
+    late = change(
+        plain_user,
+        weekly,
+        brussels(2027, 4, 19, 9, 0),
+        "this",
+        subject="Late exception",
+        start=brussels(2027, 4, 20, 9, 0),
+        end=brussels(2027, 4, 20, 9, 30),
     )
-    late = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 4, 19, 9, 0),
-        scope="this",
-        values={"subject": "Late exception", "start": brussels(2027, 4, 20, 9, 0), "end": brussels(2027, 4, 20, 9, 30)},
-        expected_version=reload(weekly).version,
-    )
-    new_series = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 29, 9, 0),
-        scope="following",
-        values={"subject": "Renamed"},
-        expected_version=reload(weekly).version,
-    )
+    new_series = change(plain_user, weekly, brussels(2027, 3, 29, 9, 0), "following", subject="Renamed")
     assert reload(early).series_id == weekly.pk
     assert reload(late).series_id == new_series.pk
     subjects = [
@@ -181,13 +152,14 @@ def test_this_and_the_following_moves_later_exceptions_to_the_new_series(plain_u
 
 
 def test_changing_the_whole_series_moves_every_occurrence_by_the_same_wall_clock_time(plain_user, weekly):
-    services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 4, 5, 9, 0),
-        scope="all",
-        values={"start": brussels(2027, 4, 5, 11, 0), "end": brussels(2027, 4, 5, 12, 0), "subject": "Later"},
-        expected_version=weekly.version,
+    change(
+        plain_user,
+        weekly,
+        brussels(2027, 4, 5, 9, 0),
+        "all",
+        start=brussels(2027, 4, 5, 11, 0),
+        end=brussels(2027, 4, 5, 12, 0),
+        subject="Later",
     )
     master = reload(weekly)
     assert master.start == brussels(2027, 3, 1, 11, 0)
@@ -198,24 +170,17 @@ def test_changing_the_whole_series_moves_every_occurrence_by_the_same_wall_clock
 
 
 def test_changing_the_whole_series_keeps_its_exceptions_and_removed_occurrences(plain_user, weekly):
-    kept = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 8, 9, 0),
-        scope="this",
-        values={"subject": "Kept apart"},
-        expected_version=weekly.version,
-    )
+    kept = change(plain_user, weekly, brussels(2027, 3, 8, 9, 0), "this", subject="Kept apart")
     services.delete_occurrence(
         acting_user=plain_user, action=weekly, original_start=brussels(2027, 4, 12, 9, 0), scope="this"
     )
-    services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 1, 9, 0),
-        scope="all",
-        values={"start": brussels(2027, 3, 1, 10, 0), "end": brussels(2027, 3, 1, 10, 30)},
-        expected_version=reload(weekly).version,
+    change(
+        plain_user,
+        weekly,
+        brussels(2027, 3, 1, 9, 0),
+        "all",
+        start=brussels(2027, 3, 1, 10, 0),
+        end=brussels(2027, 3, 1, 10, 30),
     )
     assert reload(kept).series_id == weekly.pk
     starts = all_starts(plain_user)
@@ -230,54 +195,26 @@ def test_a_stale_version_is_refused_as_a_conflict_and_nothing_changes(plain_user
     services.update_action(acting_user=plain_user, action=weekly, values={"subject": "Theirs"}, expected_version=stale)
     for scope in ("this", "following", "all"):
         with pytest.raises(ConflictError):
-            services.change_occurrence(
-                acting_user=plain_user,
-                action=weekly,
-                original_start=brussels(2027, 3, 15, 9, 0),
-                scope=scope,
-                values={"subject": "Mine"},
-                expected_version=stale,
-            )
+            change(plain_user, weekly, brussels(2027, 3, 15, 9, 0), scope, expected_version=stale, subject="Mine")
     assert not Action.objects.filter(subject="Mine").exists()
     assert reload(weekly).exdates == []
 
 
 def test_a_start_that_is_not_an_occurrence_is_refused_with_a_clear_message(plain_user, weekly):
     with pytest.raises(InvalidInput) as refused:
-        services.change_occurrence(
-            acting_user=plain_user,
-            action=weekly,
-            original_start=brussels(2027, 3, 16, 9, 0),  # a Tuesday
-            scope="this",
-            values={"subject": "Nope"},
-            expected_version=weekly.version,
-        )
+        change(plain_user, weekly, brussels(2027, 3, 16, 9, 0), "this", subject="Nope")  # a Tuesday
     assert "is not an occurrence" in refused.value.errors["occurrence"]
 
 
 def test_an_occurrence_cannot_be_made_to_repeat_on_its_own(plain_user, weekly):
     with pytest.raises(InvalidInput) as refused:
-        services.change_occurrence(
-            acting_user=plain_user,
-            action=weekly,
-            original_start=brussels(2027, 3, 15, 9, 0),
-            scope="this",
-            values={"rrule": "FREQ=DAILY"},
-            expected_version=weekly.version,
-        )
+        change(plain_user, weekly, brussels(2027, 3, 15, 9, 0), "this", rrule="FREQ=DAILY")
     assert "cannot repeat" in refused.value.errors["rrule"]
 
 
 def test_each_action_written_leaves_one_audit_row(plain_user, weekly):
     before = AuditEvent.objects.count()
-    exception = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 15, 9, 0),
-        scope="this",
-        values={"subject": "Audited"},
-        expected_version=weekly.version,
-    )
+    exception = change(plain_user, weekly, brussels(2027, 3, 15, 9, 0), "this", subject="Audited")
     rows = AuditEvent.objects.order_by("id")[before:]
     assert sorted((r.verb, r.object_id) for r in rows) == sorted(
         [("create", str(exception.pk)), ("update", str(weekly.pk))]
@@ -286,14 +223,7 @@ def test_each_action_written_leaves_one_audit_row(plain_user, weekly):
 
 def test_a_plain_action_is_simply_updated_whatever_the_scope(plain_user, meeting):
     plain = factories.action(plain_user, action_type=meeting, subject="Once", start=brussels(2027, 3, 1, 9, 0))
-    changed = services.change_occurrence(
-        acting_user=plain_user,
-        action=plain,
-        original_start=plain.start,
-        scope="following",
-        values={"subject": "Still once"},
-        expected_version=plain.version,
-    )
+    changed = change(plain_user, plain, plain.start, "following", subject="Still once")
     assert changed.pk == plain.pk and reload(plain).subject == "Still once"
 
 
@@ -306,14 +236,9 @@ def test_a_series_through_both_daylight_saving_changes_keeps_nine_after_an_edit(
         end=brussels(2027, 3, 1, 9, 30),
         rrule="FREQ=WEEKLY;BYDAY=MO",
     )
-    services.change_occurrence(
-        acting_user=plain_user,
-        action=series,
-        original_start=brussels(2027, 4, 5, 9, 0),  # after the March change
-        scope="following",
-        values={"subject": "Weekly (new room)"},
-        expected_version=series.version,
-    )
+    change(
+        plain_user, series, brussels(2027, 4, 5, 9, 0), "following", subject="Weekly (new room)"
+    )  # after the March change
     starts = all_starts(plain_user, brussels(2027, 2, 1), brussels(2027, 12, 1))
     assert {s.strftime("%H:%M") for s in starts} == {"09:00"}
     assert datetime(2027, 11, 1, 9, 0) in starts
@@ -332,14 +257,7 @@ def test_deleting_this_occurrence_removes_only_it(plain_user, weekly):
 
 
 def test_deleting_an_exception_keeps_its_occurrence_removed(plain_user, weekly):
-    exception = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 15, 9, 0),
-        scope="this",
-        values={"subject": "Exception"},
-        expected_version=weekly.version,
-    )
+    exception = change(plain_user, weekly, brussels(2027, 3, 15, 9, 0), "this", subject="Exception")
     services.delete_occurrence(acting_user=plain_user, action=exception, original_start=exception.start, scope="this")
     assert not Action.objects.filter(pk=exception.pk).exists()
     assert week_of(plain_user, brussels(2027, 3, 15)) == []
@@ -347,14 +265,7 @@ def test_deleting_an_exception_keeps_its_occurrence_removed(plain_user, weekly):
 
 
 def test_deleting_this_and_the_following_ends_the_series_before_it(plain_user, weekly):
-    later = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 4, 19, 9, 0),
-        scope="this",
-        values={"subject": "Later exception"},
-        expected_version=weekly.version,
-    )
+    later = change(plain_user, weekly, brussels(2027, 4, 19, 9, 0), "this", subject="Later exception")
     services.delete_occurrence(
         acting_user=plain_user, action=weekly, original_start=brussels(2027, 3, 22, 9, 0), scope="following"
     )
@@ -364,14 +275,7 @@ def test_deleting_this_and_the_following_ends_the_series_before_it(plain_user, w
 
 
 def test_deleting_the_whole_series_deletes_it_and_its_exceptions(plain_user, weekly):
-    exception = services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 15, 9, 0),
-        scope="this",
-        values={"subject": "Exception"},
-        expected_version=weekly.version,
-    )
+    exception = change(plain_user, weekly, brussels(2027, 3, 15, 9, 0), "this", subject="Exception")
     services.delete_occurrence(
         acting_user=plain_user, action=weekly, original_start=brussels(2027, 3, 22, 9, 0), scope="all"
     )
@@ -811,14 +715,7 @@ def test_a_new_action_form_offers_the_types_default_reminder(plain_user, meeting
 
 
 def test_an_occurrence_moved_by_its_start_alone_keeps_its_length(plain_user, weekly):
-    services.change_occurrence(
-        acting_user=plain_user,
-        action=weekly,
-        original_start=brussels(2027, 3, 15, 9, 0),
-        scope="this",
-        values={"start": brussels(2027, 3, 15, 15, 0)},
-        expected_version=weekly.version,
-    )
+    change(plain_user, weekly, brussels(2027, 3, 15, 9, 0), "this", start=brussels(2027, 3, 15, 15, 0))
     assert week_of(plain_user, brussels(2027, 3, 15)) == [("Stand-up", "Mon 15:00", "15:30")]
 
 
@@ -834,13 +731,14 @@ def test_the_history_shows_exdates_rules_reminders_and_times_readably(plain_user
     services.delete_occurrence(
         acting_user=plain_user, action=weekly, original_start=brussels(2027, 3, 15, 9, 0), scope="this"
     )
-    services.change_occurrence(
-        acting_user=plain_user,
-        action=reload(weekly),
-        original_start=brussels(2027, 3, 1, 9, 0),
-        scope="all",
-        values={"start": brussels(2027, 3, 1, 10, 0), "end": brussels(2027, 3, 1, 10, 30)},
+    change(
+        plain_user,
+        reload(weekly),
+        brussels(2027, 3, 1, 9, 0),
+        "all",
         expected_version=LATEST,
+        start=brussels(2027, 3, 1, 10, 0),
+        end=brussels(2027, 3, 1, 10, 30),
     )
     page = _client(plain_user, "fr").get(f"/crm/actions/{weekly.pk}/").content.decode()
     history = page[page.index("data-history") :]
