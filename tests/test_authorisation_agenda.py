@@ -9,9 +9,6 @@ when shared, by managers always, and changed or deleted by its owner or a manage
 every route is a 404 saying why. A refused request leaves the actions and views as they were.
 """
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
 from django.test import Client
 
@@ -21,30 +18,23 @@ from suivi.agenda.models import SavedView
 from suivi.core.models import CompanySettings
 
 from . import factories
-from .authorisation import ALL, DONE, ROLES, L, _check, _url, make_world
-
-BRUSSELS = ZoneInfo("Europe/Brussels")
+from .agenda_world import brussels, checked_page, m2_world
+from .authorisation import ALL, DONE, ROLES, L, _url
 
 
 @pytest.fixture
 def world(db):
-    w = make_world()
-    CompanySettings.objects.filter(pk=1).update(crm_enabled=True, crm_level="full")
+    w, meeting = m2_world()
     owner = w["users"]["owner"]
-    meeting = ActionType.objects.create(
-        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
-    )
     ActionType.objects.filter(pk=w["secret"].action_type_id).update(is_calendar_item=True)
     visit = factories.action(
         owner,
         action_type=meeting,
         subject="Visit",
-        start=datetime(2027, 3, 2, 9, 0, tzinfo=BRUSSELS),
-        end=datetime(2027, 3, 2, 10, 0, tzinfo=BRUSSELS),
+        start=brussels(2027, 3, 2, 9, 0),
+        end=brussels(2027, 3, 2, 10, 0),
     )
-    Action.objects.filter(pk=w["secret"].pk).update(
-        start=datetime(2027, 3, 3, 9, 0, tzinfo=BRUSSELS), end=datetime(2027, 3, 3, 10, 0, tzinfo=BRUSSELS)
-    )
+    Action.objects.filter(pk=w["secret"].pk).update(start=brussels(2027, 3, 3, 9, 0), end=brussels(2027, 3, 3, 10, 0))
     mine = agenda_services.save_view(acting_user=owner, view=None, values={"name": "Mine"}, users=[owner])
     shared = agenda_services.save_view(
         acting_user=owner, view=None, values={"name": "Team", "shared": True}, users=[owner, w["users"]["other"]]
@@ -65,15 +55,9 @@ def _fingerprint():
 
 
 def _agenda_page(w, role, name, method, url, data, expected):
-    client = Client()
-    if role != "anonymous":
-        client.force_login(w["users"][role])
-    user = w["users"].get(role) or w["users"]["other"]
-    before = _fingerprint()
-    response = getattr(client, method)(_url(url, w), data(w, user) if data else None)
-    _check(w, role, name, expected[role], response, None, None)
-    if response.status_code >= 400 or expected[role] == L:
-        assert _fingerprint() == before, (name, role, "a refused request changed an action or a view")
+    checked_page(
+        w, role, name, method, url, data, expected, _fingerprint, "a refused request changed an action or a view"
+    )
 
 
 def _move(key, **extra):

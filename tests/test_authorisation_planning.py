@@ -11,47 +11,42 @@ everyone. A refused request leaves the hours, absences, holidays, feeds and acti
 """
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from suivi.activities.models import Action, ActionType
+from suivi.activities.models import Action
 from suivi.agenda import services
 from suivi.agenda.models import Absence, CalendarFeed, Holiday, WorkingHours
 from suivi.core.models import CompanySettings
 
 from . import factories
-from .authorisation import ADMINS, ALL, API_ALL, DONE, PRIVATE_WRITE, PUBLIC, ROLES, L, _check, _url, make_world
+from .agenda_world import brussels, checked_page, m2_world
+from .authorisation import ADMINS, ALL, API_ALL, DONE, PRIVATE_WRITE, PUBLIC, ROLES, L, _check, _url
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
 TOKEN = "owner-feed-secret"
 REVOKED = "revoked-feed-secret"
 
 
 @pytest.fixture
 def world(db):
-    w = make_world()
-    CompanySettings.objects.filter(pk=1).update(crm_enabled=True, crm_level="full")
+    w, meeting = m2_world()
     owner, admin = w["users"]["owner"], w["users"]["admin"]
-    meeting = ActionType.objects.create(
-        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
-    )
     visit = factories.action(
         owner,
         action_type=meeting,
         subject="Visit",
-        start=datetime(2030, 3, 4, 9, 0, tzinfo=BRUSSELS),
-        end=datetime(2030, 3, 4, 10, 0, tzinfo=BRUSSELS),
+        start=brussels(2030, 3, 4, 9, 0),
+        end=brussels(2030, 3, 4, 10, 0),
     )
     absence = services.save_absence(
         acting_user=owner,
         absence=None,
         user=owner,
         values={
-            "start": datetime(2030, 3, 8, 8, 0, tzinfo=BRUSSELS),
-            "end": datetime(2030, 3, 8, 18, 0, tzinfo=BRUSSELS),
+            "start": brussels(2030, 3, 8, 8, 0),
+            "end": brussels(2030, 3, 8, 18, 0),
             "reason": "Dentist",
         },
     )
@@ -75,15 +70,9 @@ def _fingerprint():
 
 
 def _planning_page(w, role, name, method, url, data, expected):
-    client = Client()
-    if role != "anonymous":
-        client.force_login(w["users"][role])
-    user = w["users"].get(role) or w["users"]["other"]
-    before = _fingerprint()
-    response = getattr(client, method)(_url(url, w), data(w, user) if data else None)
-    _check(w, role, name, expected[role], response, None, None)
-    if response.status_code >= 400 or expected[role] == L:
-        assert _fingerprint() == before, (name, role, "a refused request changed a planning record")
+    checked_page(
+        w, role, name, method, url, data, expected, _fingerprint, "a refused request changed a planning record"
+    )
 
 
 def _planning_api(w, role, name, method, url, data, expected, headers):
