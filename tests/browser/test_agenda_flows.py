@@ -6,7 +6,6 @@ columns, and none of it breaks the Content-Security-Policy."""
 import importlib
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps
@@ -16,17 +15,13 @@ from suivi.activities.models import Action, ActionType
 from suivi.core.models import CompanySettings
 
 from .. import factories
+from ..agenda_world import BRUSSELS, brussels
 from ..conftest import PASSWORD, make_user
 from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
 WEEK = "/crm/agenda/?mode=week&date=2027-03-01"
-
-
-def brussels(*args) -> datetime:
-    return datetime(*args, tzinfo=BRUSSELS)
 
 
 @pytest.fixture
@@ -100,6 +95,23 @@ def drag(page, start, end):
     page.mouse.up()
 
 
+def open_as_olive(page, url=WEEK):
+    log_in(page, "olive", PASSWORD)
+    page.goto(url)
+
+
+def olive_series(world, subject, rrule):
+    """Olive's series of half-hour meetings from Monday 1 March 2027 at 09:00."""
+    return factories.action(
+        world["olive"],
+        action_type=world["meeting"],
+        subject=subject,
+        start=brussels(2027, 3, 1, 9, 0),
+        end=brussels(2027, 3, 1, 9, 30),
+        rrule=rrule,
+    )
+
+
 def test_the_week_view_shows_an_action_whose_subject_is_only_text(page, world, violations):
     olive = world["olive"]
     factories.action(
@@ -110,8 +122,7 @@ def test_the_week_view_shows_an_action_whose_subject_is_only_text(page, world, v
         start=brussels(2027, 3, 2, 9, 0),
         end=brussels(2027, 3, 2, 10, 30),
     )
-    log_in(page, "olive", PASSWORD)
-    page.goto(WEEK)
+    open_as_olive(page)
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     event = page.locator(".fc-timegrid-col[data-date='2027-03-02'] .fc-event")
     expect(event).to_have_count(1)
@@ -137,8 +148,7 @@ def test_the_week_view_shows_an_action_whose_subject_is_only_text(page, world, v
 
 def test_dragging_over_an_empty_slot_opens_the_quick_create_and_records_the_action(page, world, violations):
     party = factories.party(world["olive"], name="Toiture Lambert")
-    log_in(page, "olive", PASSWORD)
-    page.goto(WEEK)
+    open_as_olive(page)
     expect(page.locator(".fc-timegrid-col[data-date='2027-03-03']")).to_be_visible()
     drag(page, slot(page, "2027-03-03", "10:00:00"), slot(page, "2027-03-03", "11:30:00"))
     dialog = page.locator("[data-create-dialog]")
@@ -170,8 +180,7 @@ def test_dragging_an_action_to_another_day_and_hour_moves_it(page, world, violat
         start=brussels(2027, 3, 2, 9, 0),
         end=brussels(2027, 3, 2, 10, 0),
     )
-    log_in(page, "olive", PASSWORD)
-    page.goto(WEEK)
+    open_as_olive(page)
     event = page.locator(".fc-event", has_text="Réunion équipe")
     expect(event).to_be_visible()
     event.scroll_into_view_if_needed()
@@ -194,8 +203,7 @@ def test_the_keyboard_moves_and_lengthens_the_focused_action_and_says_so(page, w
         start=brussels(2027, 3, 2, 9, 0),
         end=brussels(2027, 3, 2, 10, 0),
     )
-    log_in(page, "olive", PASSWORD)
-    page.goto(WEEK)
+    open_as_olive(page)
     event = page.locator(".fc-event", has_text="Appel fournisseur")
     event.focus()
     page.keyboard.press("Alt+ArrowDown")
@@ -223,8 +231,7 @@ def test_another_users_private_action_is_a_busy_block_with_no_subject(page, worl
         start=brussels(2027, 3, 2, 14, 0),
         end=brussels(2027, 3, 2, 15, 0),
     )
-    log_in(page, "olive", PASSWORD)
-    page.goto(f"{WEEK}&users={world['claire'].pk}")
+    open_as_olive(page, f"{WEEK}&users={world['claire'].pk}")
     busy = page.locator(".fc-timegrid-col[data-date='2027-03-02'] .fc-event")
     expect(busy).to_have_count(1)
     expect(busy).to_have_class(re.compile(r"\bbusy\b"))
@@ -246,8 +253,7 @@ def test_the_day_view_of_two_users_shows_a_column_each_and_a_drop_gives_the_acti
     olive, claire = world["olive"], world["claire"]
     mine = factories.action(olive, action_type=world["meeting"], subject="Chez Olive", start=brussels(2027, 3, 2, 9, 0))
     factories.action(claire, action_type=world["meeting"], subject="Chez Claire", start=brussels(2027, 3, 2, 11, 0))
-    log_in(page, "olive", PASSWORD)
-    page.goto(f"/crm/agenda/?mode=day&date=2027-03-02&users={olive.pk}&users={claire.pk}")
+    open_as_olive(page, f"/crm/agenda/?mode=day&date=2027-03-02&users={olive.pk}&users={claire.pk}")
     columns = page.locator("[data-agenda-column]")
     expect(columns).to_have_count(2)
     expect(columns.nth(0).locator("h3")).to_have_text("Olive")
@@ -271,16 +277,8 @@ def test_the_day_view_of_two_users_shows_a_column_each_and_a_drop_gives_the_acti
 
 
 def test_dragging_an_occurrence_of_a_series_asks_which_ones_change(page, world, violations):
-    series = factories.action(
-        world["olive"],
-        action_type=world["meeting"],
-        subject="Stand-up",
-        start=brussels(2027, 3, 1, 9, 0),
-        end=brussels(2027, 3, 1, 9, 30),
-        rrule="FREQ=DAILY;COUNT=5",
-    )
-    log_in(page, "olive", PASSWORD)
-    page.goto(WEEK)
+    series = olive_series(world, "Stand-up", "FREQ=DAILY;COUNT=5")
+    open_as_olive(page)
     wednesday = page.locator(".fc-timegrid-col[data-date='2027-03-03'] .fc-event")
     expect(wednesday).to_contain_text("09:00")
 
@@ -318,8 +316,7 @@ def test_a_move_refused_because_someone_changed_the_action_puts_it_back_and_says
         start=brussels(2027, 3, 2, 9, 0),
         end=brussels(2027, 3, 2, 10, 0),
     )
-    log_in(page, "olive", PASSWORD)
-    page.goto(WEEK)
+    open_as_olive(page)
     event = page.locator(".fc-event", has_text="Revue trimestrielle")
     expect(event).to_be_visible()
     # Someone else changes it after the page read it.
@@ -347,16 +344,8 @@ def test_a_move_refused_because_someone_changed_the_action_puts_it_back_and_says
 
 
 def test_clicking_an_occurrence_of_a_series_opens_that_occurrence_not_the_series(page, world, violations):
-    series = factories.action(
-        world["olive"],
-        action_type=world["meeting"],
-        subject="Point hebdo",
-        start=brussels(2027, 3, 1, 9, 0),
-        end=brussels(2027, 3, 1, 9, 30),
-        rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=8",
-    )
-    log_in(page, "olive", PASSWORD)
-    page.goto(WEEK)
+    series = olive_series(world, "Point hebdo", "FREQ=WEEKLY;BYDAY=MO;COUNT=8")
+    open_as_olive(page)
     page.click("[data-agenda-go='next']")
     second = page.locator(".fc-timegrid-col[data-date='2027-03-08'] .fc-event")
     expect(second).to_contain_text("Point hebdo")
@@ -373,8 +362,7 @@ def test_clicking_an_occurrence_of_a_series_opens_that_occurrence_not_the_series
 
 
 def test_switching_views_keeps_the_date_being_looked_at(page, world, violations):
-    log_in(page, "olive", PASSWORD)
-    page.goto("/crm/agenda/?mode=week&date=2026-12-03")
+    open_as_olive(page, "/crm/agenda/?mode=week&date=2026-12-03")
     expect(page.locator(".fc-col-header-cell[data-date='2026-11-30']")).to_have_count(1)
     title = page.locator("[data-agenda-title]")
     page.click("[data-agenda-mode='month']")
@@ -403,16 +391,8 @@ def test_switching_views_keeps_the_date_being_looked_at(page, world, violations)
 
 
 def test_after_the_scope_dialog_of_a_keyboard_move_the_moved_occurrence_keeps_the_focus(page, world, violations):
-    series = factories.action(
-        world["olive"],
-        action_type=world["meeting"],
-        subject="Stand-up",
-        start=brussels(2027, 3, 1, 9, 0),
-        end=brussels(2027, 3, 1, 9, 30),
-        rrule="FREQ=DAILY;COUNT=5",
-    )
-    log_in(page, "olive", PASSWORD)
-    page.goto(WEEK)
+    series = olive_series(world, "Stand-up", "FREQ=DAILY;COUNT=5")
+    open_as_olive(page)
     wednesday = page.locator(".fc-timegrid-col[data-date='2027-03-03'] .fc-event")
     wednesday.focus()
     page.keyboard.press("Alt+ArrowDown")
@@ -444,8 +424,7 @@ def test_a_users_colour_does_not_depend_on_who_else_is_shown_and_the_type_legend
 ):
     olive, claire = world["olive"], world["claire"]
     factories.action(olive, action_type=world["meeting"], subject="Chez Olive", start=brussels(2027, 3, 2, 9, 0))
-    log_in(page, "olive", PASSWORD)
-    page.goto(WEEK)
+    open_as_olive(page)
     mine = page.locator(".fc-event", has_text="Chez Olive")
     expect(mine).to_have_css("background-color", user_colour(olive))
     page.goto(f"{WEEK}&users={claire.pk}&users={olive.pk}")
@@ -471,8 +450,7 @@ def test_company_holidays_and_absences_are_shown_behind_the_actions(page, world,
     Absence.objects.create(
         user=world["claire"], start=brussels(2027, 3, 2, 8, 0), end=brussels(2027, 3, 2, 12, 0), reason="Dentiste"
     )
-    log_in(page, "olive", PASSWORD)
-    page.goto(f"{WEEK}&users={world['olive'].pk}&users={world['claire'].pk}")
+    open_as_olive(page, f"{WEEK}&users={world['olive'].pk}&users={world['claire'].pk}")
     holiday = page.locator(".fc-daygrid-day[data-date='2027-03-05'] .fc-bg-event.holiday")
     expect(holiday).to_contain_text("Fête locale")
     absence = page.locator(".fc-timegrid-col[data-date='2027-03-02'] .fc-bg-event.absence")

@@ -4,24 +4,22 @@ the form's controls is saved, and the action reopened and saved unchanged keeps 
 
 import importlib
 import json
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
 from playwright.sync_api import expect
 
-from suivi.activities.models import Action, ActionType
+from suivi.activities.models import Action
 from suivi.agenda.queries import agenda_entries
 from suivi.core.models import CompanySettings
 
 from .. import factories
+from ..agenda_world import BRUSSELS, brussels, meeting_type
 from ..conftest import PASSWORD, make_user
 from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
 @pytest.fixture
@@ -32,10 +30,7 @@ def world(transactional_db):
     user = make_user("olive", first_name="Olive", email="olive@acme.test")
     user.language = "fr"
     user.save()
-    meeting = ActionType.objects.create(
-        name_fr="Réunion", name_en="Meeting", name_nl="Vergadering", is_calendar_item=True, default_duration=60
-    )
-    return {"user": user, "meeting": meeting}
+    return {"user": user, "meeting": meeting_type()}
 
 
 def local_times(user, start, days=7):
@@ -43,16 +38,21 @@ def local_times(user, start, days=7):
     return [e.start.astimezone(BRUSSELS).strftime("%d/%m %H:%M") for e in entries]
 
 
-def test_moving_one_occurrence_of_a_weekly_series_leaves_the_others_at_their_time(page, world):
-    user = world["user"]
-    series = factories.action(
-        user,
+def weekly_point(world):
+    """The user's "Point hebdo": Mondays 09:00–09:30 from 1 March 2027, eight times."""
+    return factories.action(
+        world["user"],
         action_type=world["meeting"],
         subject="Point hebdo",
-        start=datetime(2027, 3, 1, 9, 0, tzinfo=BRUSSELS),
-        end=datetime(2027, 3, 1, 9, 30, tzinfo=BRUSSELS),
+        start=brussels(2027, 3, 1, 9, 0),
+        end=brussels(2027, 3, 1, 9, 30),
         rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=8",
     )
+
+
+def test_moving_one_occurrence_of_a_weekly_series_leaves_the_others_at_their_time(page, world):
+    user = world["user"]
+    series = weekly_point(world)
     log_in(page, "olive", PASSWORD)
     page.goto(f"/crm/actions/{series.pk}/?occurrence=2027-03-15T08:00:00Z")
     assert page.locator("html").get_attribute("lang") == "fr"
@@ -64,10 +64,10 @@ def test_moving_one_occurrence_of_a_weekly_series_leaves_the_others_at_their_tim
     page.click("form.action-form button.primary")
     page.wait_for_url(lambda url: "occurrence=" not in url)
     expect(page.locator("#id_start")).to_have_value("2027-03-15T14:00")
-    assert local_times(user, datetime(2027, 3, 15, tzinfo=BRUSSELS)) == ["15/03 14:00"]
-    assert local_times(user, datetime(2027, 3, 8, tzinfo=BRUSSELS)) == ["08/03 09:00"]
-    assert local_times(user, datetime(2027, 3, 22, tzinfo=BRUSSELS)) == ["22/03 09:00"]
-    assert len(local_times(user, datetime(2027, 2, 22, tzinfo=BRUSSELS), days=90)) == 8
+    assert local_times(user, brussels(2027, 3, 15)) == ["15/03 14:00"]
+    assert local_times(user, brussels(2027, 3, 8)) == ["08/03 09:00"]
+    assert local_times(user, brussels(2027, 3, 22)) == ["22/03 09:00"]
+    assert len(local_times(user, brussels(2027, 2, 22), days=90)) == 8
     assert Action.objects.get(pk=series.pk).rrule == "FREQ=WEEKLY;BYDAY=MO;COUNT=8"
 
 
@@ -155,15 +155,7 @@ def test_a_due_reminder_rings_the_bell_shows_a_notification_and_is_marked_read(p
 
 
 def test_the_series_page_deletes_the_whole_series_only_after_a_confirmation(page, world):
-    user = world["user"]
-    series = factories.action(
-        user,
-        action_type=world["meeting"],
-        subject="Point hebdo",
-        start=datetime(2027, 3, 1, 9, 0, tzinfo=BRUSSELS),
-        end=datetime(2027, 3, 1, 9, 30, tzinfo=BRUSSELS),
-        rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=8",
-    )
+    series = weekly_point(world)
     log_in(page, "olive", PASSWORD)
     page.goto(f"/crm/actions/{series.pk}/")
     card = page.locator("#occurrence-delete")
@@ -178,14 +170,7 @@ def test_the_series_page_deletes_the_whole_series_only_after_a_confirmation(page
 
 def test_deleting_one_occurrence_from_its_page_deletes_exactly_that_one(page, world):
     user = world["user"]
-    series = factories.action(
-        user,
-        action_type=world["meeting"],
-        subject="Point hebdo",
-        start=datetime(2027, 3, 1, 9, 0, tzinfo=BRUSSELS),
-        end=datetime(2027, 3, 1, 9, 30, tzinfo=BRUSSELS),
-        rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=8",
-    )
+    series = weekly_point(world)
     log_in(page, "olive", PASSWORD)
     page.goto(f"/crm/actions/{series.pk}/?occurrence=2027-03-15T08:00:00Z")
     expect(page.locator("#delete-scope input[value=this]")).to_be_checked()
@@ -193,7 +178,7 @@ def test_deleting_one_occurrence_from_its_page_deletes_exactly_that_one(page, wo
     expect(page.locator("#delete-confirm")).to_contain_text("15/03/2027 09:00")
     page.locator("#delete-confirm button.danger").click()
     expect(page.locator(".messages")).to_be_visible()
-    assert local_times(user, datetime(2027, 3, 1, tzinfo=BRUSSELS), days=28) == [
+    assert local_times(user, brussels(2027, 3, 1), days=28) == [
         "01/03 09:00",
         "08/03 09:00",
         "22/03 09:00",
