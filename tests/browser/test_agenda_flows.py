@@ -408,10 +408,13 @@ def test_after_the_scope_dialog_of_a_keyboard_move_the_moved_occurrence_keeps_th
     page.keyboard.press("Alt+ArrowDown")
     expect(page.locator("[data-agenda-announce]")).to_contain_text("Stand-up, 2027-03-03 09:30")
     expect(wednesday).to_be_focused()
+    expect(wednesday).to_contain_text("09:30")  # the calendar has read its events again
     # The whole series: the occurrence is the series' again, still focused.
     thursday = page.locator(".fc-timegrid-col[data-date='2027-03-04'] .fc-event")
     thursday.focus()
+    expect(thursday).to_be_focused()
     page.keyboard.press("Alt+ArrowDown")
+    expect(scope).to_be_visible()
     scope.locator("button[value=all]").click()
     expect(page.locator("[data-agenda-announce]")).to_contain_text("Stand-up, 2027-03-04 09:15")
     expect(thursday).to_contain_text("09:15")
