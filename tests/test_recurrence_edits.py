@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from suivi.activities import services
+from suivi.activities import occurrences, services
 from suivi.activities.models import Action
 from suivi.agenda.queries import agenda_entries
 from suivi.core.errors import LATEST, ConflictError, InvalidInput, PermissionDenied
@@ -57,7 +57,7 @@ def change(user, action, when, scope, expected_version=None, **values):
     unless the test says which."""
     if expected_version is None:
         expected_version = reload(action).version
-    return services.change_occurrence(
+    return occurrences.change_occurrence(
         acting_user=user,
         action=action,
         original_start=when,
@@ -171,7 +171,7 @@ def test_changing_the_whole_series_moves_every_occurrence_by_the_same_wall_clock
 
 def test_changing_the_whole_series_keeps_its_exceptions_and_removed_occurrences(plain_user, weekly):
     kept = change(plain_user, weekly, brussels(2027, 3, 8, 9, 0), "this", subject="Kept apart")
-    services.delete_occurrence(
+    occurrences.delete_occurrence(
         acting_user=plain_user, action=weekly, original_start=brussels(2027, 4, 12, 9, 0), scope="this"
     )
     change(
@@ -248,7 +248,7 @@ def test_a_series_through_both_daylight_saving_changes_keeps_nine_after_an_edit(
 
 
 def test_deleting_this_occurrence_removes_only_it(plain_user, weekly):
-    services.delete_occurrence(
+    occurrences.delete_occurrence(
         acting_user=plain_user, action=weekly, original_start=brussels(2027, 3, 15, 9, 0), scope="this"
     )
     starts = all_starts(plain_user)
@@ -258,7 +258,9 @@ def test_deleting_this_occurrence_removes_only_it(plain_user, weekly):
 
 def test_deleting_an_exception_keeps_its_occurrence_removed(plain_user, weekly):
     exception = change(plain_user, weekly, brussels(2027, 3, 15, 9, 0), "this", subject="Exception")
-    services.delete_occurrence(acting_user=plain_user, action=exception, original_start=exception.start, scope="this")
+    occurrences.delete_occurrence(
+        acting_user=plain_user, action=exception, original_start=exception.start, scope="this"
+    )
     assert not Action.objects.filter(pk=exception.pk).exists()
     assert week_of(plain_user, brussels(2027, 3, 15)) == []
     assert len(all_starts(plain_user)) == 9
@@ -266,7 +268,7 @@ def test_deleting_an_exception_keeps_its_occurrence_removed(plain_user, weekly):
 
 def test_deleting_this_and_the_following_ends_the_series_before_it(plain_user, weekly):
     later = change(plain_user, weekly, brussels(2027, 4, 19, 9, 0), "this", subject="Later exception")
-    services.delete_occurrence(
+    occurrences.delete_occurrence(
         acting_user=plain_user, action=weekly, original_start=brussels(2027, 3, 22, 9, 0), scope="following"
     )
     assert [s.day for s in all_starts(plain_user)] == [1, 8, 15]
@@ -276,7 +278,7 @@ def test_deleting_this_and_the_following_ends_the_series_before_it(plain_user, w
 
 def test_deleting_the_whole_series_deletes_it_and_its_exceptions(plain_user, weekly):
     exception = change(plain_user, weekly, brussels(2027, 3, 15, 9, 0), "this", subject="Exception")
-    services.delete_occurrence(
+    occurrences.delete_occurrence(
         acting_user=plain_user, action=weekly, original_start=brussels(2027, 3, 22, 9, 0), scope="all"
     )
     assert not Action.objects.filter(pk__in=[weekly.pk, exception.pk]).exists()
@@ -286,14 +288,14 @@ def test_deleting_the_whole_series_deletes_it_and_its_exceptions(plain_user, wee
 def test_only_the_follower_the_creator_or_a_manager_may_delete_occurrences(plain_user, weekly):
     other = make_user("other")
     with pytest.raises(PermissionDenied):
-        services.delete_occurrence(
+        occurrences.delete_occurrence(
             acting_user=other, action=weekly, original_start=brussels(2027, 3, 15, 9, 0), scope="this"
         )
     assert len(all_starts(plain_user)) == 10
 
 
 def test_utc_and_local_original_starts_name_the_same_occurrence(plain_user, weekly):
-    services.delete_occurrence(
+    occurrences.delete_occurrence(
         acting_user=plain_user, action=weekly, original_start=datetime(2027, 3, 15, 8, 0, tzinfo=UTC), scope="this"
     )
     assert datetime(2027, 3, 15, 9, 0) not in all_starts(plain_user)
@@ -728,7 +730,7 @@ def test_the_history_shows_exdates_rules_reminders_and_times_readably(plain_user
         reminders=[15, 60],
         expected_version=weekly.version,
     )
-    services.delete_occurrence(
+    occurrences.delete_occurrence(
         acting_user=plain_user, action=weekly, original_start=brussels(2027, 3, 15, 9, 0), scope="this"
     )
     change(

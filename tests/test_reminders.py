@@ -8,7 +8,7 @@ from datetime import UTC, timedelta
 import pytest
 from django.db import connection
 
-from suivi.activities import reminders, services
+from suivi.activities import occurrences, reminders, services
 from suivi.activities.models import DeliveryState, Reminder, ReminderDelivery
 from suivi.agenda import reminders_mail
 from suivi.core.models import CompanySettings
@@ -220,7 +220,7 @@ def test_a_cancelled_action_is_not_reminded(olive, meeting, mail_server):
 
 def test_an_exception_of_a_series_is_reminded_at_its_own_time(olive, meeting, mail_server):
     series = meeting_at(olive, meeting, brussels(2027, 3, 1, 9, 0), rrule="FREQ=WEEKLY;BYDAY=MO", minutes=(15,))
-    services.change_occurrence(
+    occurrences.change_occurrence(
         acting_user=olive,
         action=series,
         original_start=brussels(2027, 3, 8, 9, 0),
@@ -280,7 +280,7 @@ def test_splitting_a_series_just_after_its_reminder_does_not_remind_again(olive,
     )
     reminders.plan(now - timedelta(minutes=6))
     assert sweep(now - timedelta(minutes=5)) == 1  # the reminder of today's occurrence, 15 minutes before
-    services.change_occurrence(
+    occurrences.change_occurrence(
         acting_user=olive,
         action=series,
         original_start=now + timedelta(minutes=10),

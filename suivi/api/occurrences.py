@@ -8,7 +8,7 @@
 - ``POST /api/v1/actions/{id}/occurrence/delete/``: delete by the same scopes.
 
 The action is read through ``access_action`` (another user's private action is a 404) and
-written through ``activities.services.change_occurrence`` / ``delete_occurrence``.
+written through ``activities.occurrences.change_occurrence`` / ``delete_occurrence``.
 """
 
 from drf_spectacular.utils import extend_schema
@@ -17,7 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from suivi.accounts.models import User
-from suivi.activities import services
+from suivi.activities import occurrences
 from suivi.activities.models import Action
 from suivi.activities.queries import access_action
 from suivi.core.models import CrmLevel
@@ -66,7 +66,7 @@ class OccurrenceViewSet(CrmViewSet):
         body = OccurrenceChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        changed = services.change_occurrence(
+        changed = occurrences.change_occurrence(
             acting_user=request.user,
             action=found,
             original_start=data["original_start"],
@@ -82,7 +82,7 @@ class OccurrenceViewSet(CrmViewSet):
         found = access_action(request.user, pk)
         body = OccurrenceDeleteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.delete_occurrence(
+        occurrences.delete_occurrence(
             acting_user=request.user,
             action=found,
             original_start=body.validated_data["original_start"],

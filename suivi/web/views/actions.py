@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from suivi.accounts.models import User
 from suivi.accounts.queries import followed_by_choices
-from suivi.activities import recurrence
+from suivi.activities import occurrences, recurrence
 from suivi.activities import services as action_services
 from suivi.activities.attachments import attachments_of, max_bytes
 from suivi.activities.models import ACTION_TRANSITIONS, Action, ActionStatus, ActionType, Folder
@@ -339,7 +339,7 @@ def action_detail(request, pk):
             values, contacts = _values(form, party)
             try:
                 if occurrence is not None:
-                    changed = action_services.change_occurrence(
+                    changed = occurrences.change_occurrence(
                         acting_user=request.user,
                         action=action,
                         original_start=occurrence[0],
@@ -390,7 +390,7 @@ def occurrence_delete(request, pk):
     back_url = reverse("action_detail", args=[pk])
     if not (action.rrule or action.series_id):
         return _delete_refused(request, _("This action does not repeat: it has no occurrences to delete."), back_url)
-    if scope not in action_services.OCCURRENCE_SCOPES:
+    if scope not in occurrences.OCCURRENCE_SCOPES:
         return _delete_refused(
             request, _("Choose this occurrence, this and the following ones, or the whole series."), back_url
         )
@@ -410,7 +410,7 @@ def occurrence_delete(request, pk):
     if not request.POST.get("confirm"):
         return _delete_confirmation(request, action, moment, scope, raw, back_url)
     try:
-        action_services.delete_occurrence(acting_user=request.user, action=action, original_start=moment, scope=scope)
+        occurrences.delete_occurrence(acting_user=request.user, action=action, original_start=moment, scope=scope)
     except SuiviError as e:
         if status_of(e) == 400:
             return _delete_refused(request, e.message, back_url)

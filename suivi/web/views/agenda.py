@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from suivi.accounts.models import User
+from suivi.activities import occurrences
 from suivi.activities import services as action_services
 from suivi.activities.queries import access_action
 from suivi.agenda import planning
@@ -309,7 +310,7 @@ def agenda_move(request):
                     original = _parse_when(request.POST.get("recurrence_id"), ZoneInfo("UTC"), _("occurrence"))
                 except BadParameter as e:
                     return _bad(str(e))
-            action = action_services.change_occurrence(
+            action = occurrences.change_occurrence(
                 acting_user=request.user,
                 action=action,
                 original_start=original,
